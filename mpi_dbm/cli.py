@@ -1,0 +1,219 @@
+"""The `mpi-dbm` command line: parse, call the library, print. No logic of its own."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import MpiDbmError
+
+_RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID")
+
+
+def _rank() -> int:
+    """This process's MPI rank, without initialising MPI."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():
+        return mpi.COMM_WORLD.Get_rank()
+    for var in _RANK_VARIABLES:
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return 0
+
+
+def _say(message: str, err: bool = False) -> None:
+    if _rank() == 0:
+        click.echo(message, err=err)
+
+
+def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn MpiDbmError into one line on stderr (rank 0 only) and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MpiDbmError as exc:
+            _say(f"mpi-dbm: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+def _load_config(path: str | None):
+    from . import config
+
+    return config.default() if path is None else config.load(path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="mpi-dbm")
+def main() -> None:
+    """Train many small models with SGD under MPI, record their weight spectra in one
+    parallel HDF5 file, and analyse them with random matrix theory.
+
+    \b
+    Typical use:
+      mpi-dbm config show > sweep.toml        # start from the embedded default
+      mpi-dbm config check sweep.toml         # validate, count tasks, estimate cost
+      mpiexec -n 4 mpi-dbm run sweep.toml -o sweep.h5
+      mpi-dbm status sweep.h5
+    """
+
+
+# -- run ---------------------------------------------------------------------------
+@main.command()
+@click.argument("config_file", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Results file [default: NAME.h5, NAME from [sweep] name].",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing results file.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Complete an existing results file made with the same config (skips finished tasks).",
+)
+@click.option(
+    "--io",
+    "io_mode",
+    type=click.Choice(["auto", "parallel", "serial"]),
+    default="auto",
+    show_default=True,
+    help="parallel: every rank writes with driver='mpio'; serial: rank 0 writes what the others "
+    "send; auto: parallel when h5py has MPI.",
+)
+@click.option("--schedule", type=click.Choice(["dynamic", "static"]), help="Override [sweep] schedule.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary.")
+@user_errors
+def run(
+    config_file: str | None,
+    output: str | None,
+    force: bool,
+    resume: bool,
+    io_mode: str,
+    schedule: str | None,
+    quiet: bool,
+) -> None:
+    """Run the sweep of CONFIG_FILE (default: the embedded default config).
+
+    Launch under MPI for several ranks: `mpiexec -n 4 mpi-dbm run sweep.toml -o out.h5`
+    (or `srun mpi-dbm run ...` inside a SLURM allocation). Results are the same bits
+    for any number of ranks and either schedule.
+    """
+    if force and resume:
+        raise click.UsageError("--force and --resume exclude each other")
+    cfg = _load_config(config_file)
+    out = Path(output) if output else Path(f"{cfg.sweep.name}.h5")
+    from .store import parallel_available
+    from .sweep.driver import run_sweep
+
+    if io_mode == "auto" and not parallel_available() and not quiet:
+        _say(
+            "mpi-dbm: warning: h5py was built without MPI; using the serial fallback "
+            "(rank 0 writes what the other ranks send)",
+            err=True,
+        )
+    summary = run_sweep(cfg, out, io=io_mode, force=force, resume=resume, quiet=quiet, schedule=schedule)
+    if not quiet:
+        mode = "parallel HDF5 (driver='mpio')" if summary.parallel_io else "serial HDF5 via rank 0"
+        skipped = f", {summary.skipped} already done" if summary.skipped else ""
+        _say(
+            f"mpi-dbm: wrote {summary.path}: {summary.trained} tasks trained"
+            f" ({summary.diverged} diverged){skipped} of {summary.n_tasks}, "
+            f"in {summary.seconds:.1f} s on {summary.n_ranks} rank(s), {summary.schedule} schedule, {mode}"
+        )
+
+
+# -- config ------------------------------------------------------------------------
+@main.group("config")
+def config_group() -> None:
+    """Show the embedded default config, or validate a config file."""
+
+
+@config_group.command("show")
+def config_show() -> None:
+    """Print the embedded default config (commented TOML) to copy and edit."""
+    from . import config
+
+    click.echo(config.default_text(), nl=False)
+
+
+@config_group.command("check")
+@click.argument("config_file", type=click.Path(dir_okay=False))
+@click.option(
+    "--ranks",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Ranks for the wall-time estimate.",
+)
+@click.option("--no-timing", is_flag=True, help="Skip the ~1 s timing run; report counts only.")
+@click.option("--canonical", is_flag=True, help="Print the canonical config (all defaults filled in).")
+@user_errors
+def config_check(config_file: str, ranks: int, no_timing: bool, canonical: bool) -> None:
+    """Validate CONFIG_FILE; print the task count and a measured cost estimate."""
+    from .sweep.progress import format_duration
+
+    cfg = _load_config(config_file)
+    if canonical:
+        click.echo(cfg.to_toml(), nl=False)
+        return
+    temps = sorted({lr / bs for lr, bs in cfg.sweep.points})
+    click.echo(f"{config_file}: ok  (sha256 {cfg.sha256[:16]})")
+    click.echo(
+        f"  sweep {cfg.sweep.name!r}: {len(cfg.sweep.points)} points x {cfg.sweep.replicas} replicas"
+        f" = {cfg.n_tasks} tasks; alpha/|B| in [{temps[0]:.3g}, {temps[-1]:.3g}]"
+        f" ({len(temps)} distinct)"
+    )
+    click.echo(
+        f"  model {cfg.model.kind}; {cfg.train.steps} steps, {len(cfg.train.measure_steps)} measurements"
+    )
+    if no_timing:
+        return
+    from .cost import estimate
+
+    est = estimate(cfg)
+    click.echo(
+        f"  {est.n_units} work units of <= {cfg.sweep.block_size} replicas;"
+        f" {est.replica_steps:.3g} replica-steps"
+    )
+    click.echo(
+        f"  estimated cost: {est.core_seconds / 3600:.3g} core-hours"
+        f" ({format_duration(est.core_seconds)} on 1 rank,"
+        f" ~{format_duration(est.core_seconds / min(ranks, est.n_units))} on {ranks} rank(s));"
+        f" results file ~{est.file_bytes / 2**20:.1f} MiB"
+        f"  [timed {est.steps_timed} steps per batch size on this machine]"
+    )
+
+
+# -- status ------------------------------------------------------------------------
+@main.command()
+@click.argument("results_file", type=click.Path(dir_okay=False))
+@click.option("--config", "show_config", is_flag=True, help="Also print the stored config.")
+@user_errors
+def status(results_file: str, show_config: bool) -> None:
+    """Counts per status and per (alpha, |B|) point of RESULTS_FILE."""
+    from .status import summarize
+
+    click.echo(summarize(results_file, show_config=show_config), nl=False)
+
+
+@main.command()
+def info() -> None:
+    """Versions of the libraries and whether parallel HDF5 is available."""
+    from .store import library_versions, parallel_available
+
+    click.echo(f"mpi-dbm {__version__}  (python {sys.version.split()[0]})")
+    for key, value in library_versions().items():
+        click.echo(f"  {key}: {value}")
+    click.echo(f"  parallel HDF5 (h5py.get_config().mpi): {parallel_available()}")

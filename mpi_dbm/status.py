@@ -1,0 +1,41 @@
+"""Text summary of a results file (`mpi-dbm status`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .store import DIVERGED, DONE, PENDING, open_results
+
+
+def summarize(path: str, show_config: bool = False) -> str:
+    with open_results(path) as res:
+        attrs = res.attrs
+        tasks = res.tasks()
+        status = tasks["status"]
+        steps = res.measure_steps()
+        lines = [
+            f"{path}: mpi-dbm results (layout {attrs.get('layout_version')}, "
+            f"mpi-dbm {attrs.get('mpi_dbm_version')})",
+            f"  sweep config sha256 {str(attrs.get('config_sha256'))[:16]}; model {attrs.get('model_kind')};"
+            f" created {attrs.get('created')} on {attrs.get('n_ranks')} rank(s),"
+            f" parallel_io={attrs.get('parallel_io')}",
+            f"  measurements: {len(steps)} (steps {steps[0]}..{steps[-1]});"
+            f" spectra: {', '.join(res.spectrum_names())}",
+            f"  tasks: {len(status)} = {int((status == DONE).sum())} done"
+            f" + {int((status == DIVERGED).sum())} diverged + {int((status == PENDING).sum())} pending",
+            "",
+            f"  {'point':>5} {'alpha':>10} {'|B|':>6} {'alpha/|B|':>11}"
+            f" {'done':>6} {'diverged':>8} {'pending':>8}",
+        ]
+        for p in np.unique(tasks["point"]):
+            sel = tasks["point"] == p
+            lr = tasks["learning_rate"][sel][0]
+            bs = tasks["batch_size"][sel][0]
+            st = status[sel]
+            lines.append(
+                f"  {p:>5} {lr:>10.4g} {bs:>6} {lr / bs:>11.4g} {int((st == DONE).sum()):>6}"
+                f" {int((st == DIVERGED).sum()):>8} {int((st == PENDING).sum()):>8}"
+            )
+        if show_config:
+            lines += ["", "  stored config:", *("    " + line for line in res.config_text.splitlines())]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,370 @@
+"""The results file: one HDF5 file, layout fixed up front, rows written per work unit.
+
+The only module (with analysis) that imports h5py, and with sweep/ the only one
+that imports mpi4py. It decides between the two writers:
+- ParallelWriter: every rank opens the file with driver='mpio' and writes its own
+  rows with independent I/O (the default when h5py is built with MPI).
+- SerialWriter: rank 0 alone opens the file; other ranks send their results to
+  rank 0 over MPI (fallback for h5py without MPI, or `--io serial`).
+
+Within a unit the data rows are written before `/tasks/status`, so a status of
+done/diverged means the unit's data were written. Layout: docs/file-format.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from . import __version__
+from .config import Config, parse_text
+from .errors import ConfigError, ResultsFileError
+from .models.base import Model
+from .sweep.grid import WorkUnit, task_table
+from .train import StackResult
+
+LAYOUT_VERSION = 1
+PENDING, DONE, DIVERGED = 0, 1, 2
+STATUS_NAMES = {PENDING: "pending", DONE: "done", DIVERGED: "diverged"}
+_TAG_RESULT = 7301
+
+
+def parallel_available() -> bool:
+    """True when h5py was built against parallel HDF5 (driver='mpio' works)."""
+    return bool(h5py.get_config().mpi)
+
+
+def library_versions() -> dict[str, str]:
+    import mpi4py
+    from mpi4py import MPI
+
+    return {
+        "numpy_version": np.__version__,
+        "h5py_version": h5py.__version__,
+        "hdf5_version": h5py.version.hdf5_version,
+        "mpi4py_version": mpi4py.__version__,
+        "mpi_library": MPI.Get_library_version().replace("\x00", "").splitlines()[0].strip(),
+    }
+
+
+# -- layout ------------------------------------------------------------------------
+def _root_attributes(config: Config, n_ranks: int, parallel_io: bool) -> dict[str, Any]:
+    return {
+        "format": "mpi-dbm results",
+        "layout_version": LAYOUT_VERSION,
+        "config": config.to_toml(),
+        "config_sha256": config.sha256,
+        "model_kind": config.model.kind,
+        "mpi_dbm_version": __version__,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "n_ranks": n_ranks,
+        "parallel_io": parallel_io,
+        **library_versions(),
+    }
+
+
+def _create_layout(f: h5py.File, config: Config, model: Model, attrs: dict[str, Any]) -> None:
+    """Create every group and dataset (collective in parallel mode: same calls on all ranks)."""
+    n_tasks = config.n_tasks
+    n_meas = len(config.train.measure_steps)
+    for key, value in attrs.items():
+        f.attrs[key] = value
+    tasks = f.create_group("tasks")
+    for name, dtype in (("point", "i8"), ("learning_rate", "f8"), ("batch_size", "i8"), ("replica", "i8")):
+        tasks.create_dataset(name, shape=(n_tasks,), dtype=dtype)
+    tasks.create_dataset("status", shape=(n_tasks,), dtype="i1", fillvalue=PENDING)
+    tasks["status"].attrs["meaning"] = "0 pending, 1 done, 2 diverged"
+    tasks.create_dataset("diverged_step", shape=(n_tasks,), dtype="i8", fillvalue=-1)
+    pts = f.create_group("points")
+    pts.create_dataset("learning_rate", shape=(len(config.sweep.points),), dtype="f8")
+    pts.create_dataset("batch_size", shape=(len(config.sweep.points),), dtype="i8")
+    f.create_group("measure").create_dataset("step", shape=(n_meas,), dtype="i8")
+    spectra = f.create_group("spectra")
+    for info in model.spectra:
+        ds = spectra.create_dataset(
+            info.name, shape=(n_tasks, n_meas, info.size), dtype="f8", fillvalue=np.nan
+        )
+        ds.attrs["description"] = info.description
+    scalars = f.create_group("scalars")
+    for name in model.scalars:
+        scalars.create_dataset(name, shape=(n_tasks, n_meas), dtype="f8", fillvalue=np.nan)
+
+
+def _write_tables(f: h5py.File, config: Config) -> None:
+    """The constant columns (one writer only)."""
+    for name, values in task_table(config).items():
+        f["tasks"][name][...] = values
+    pts = np.array(config.sweep.points, dtype=float).reshape(-1, 2)
+    f["points/learning_rate"][...] = pts[:, 0]
+    f["points/batch_size"][...] = pts[:, 1].astype(np.int64)
+    f["measure/step"][...] = np.array(config.train.measure_steps, dtype=np.int64)
+
+
+def _write_rows(f: h5py.File, tasks: slice, result: StackResult) -> None:
+    """Data first, status last."""
+    for name, values in result.spectra.items():
+        f["spectra"][name][tasks] = values
+    for name, values in result.scalars.items():
+        f["scalars"][name][tasks] = values
+    f["tasks/diverged_step"][tasks] = result.diverged_step
+    f["tasks/status"][tasks] = np.where(result.diverged, DIVERGED, DONE).astype(np.int8)
+
+
+# -- pre-flight (rank 0) --------------------------------------------------------------
+@dataclass(frozen=True)
+class Preflight:
+    """What rank 0 found about the output path, broadcast to all ranks."""
+
+    error: str | None
+    exists: bool
+    done: np.ndarray | None  # task-done mask of an existing file being resumed
+
+
+def config_difference(stored: str, wanted: str) -> str:
+    """Keys whose values differ between two canonical config texts."""
+    import tomllib
+
+    a, b = tomllib.loads(stored), tomllib.loads(wanted)
+    diffs = []
+    for table in sorted(set(a) | set(b)):
+        ta, tb = a.get(table, {}), b.get(table, {})
+        for key in sorted(set(ta) | set(tb)):
+            if ta.get(key) != tb.get(key):
+                diffs.append(f"[{table}] {key}: file has {ta.get(key)!r}, config has {tb.get(key)!r}")
+    return "; ".join(diffs) or "(formatting only)"
+
+
+def preflight(path: Path, config: Config, *, force: bool, resume: bool) -> Preflight:
+    """Decide, before anything is written, whether `path` may be created or resumed."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        return Preflight(f"output directory {str(parent)!r} does not exist; create it first", False, None)
+    if not os.access(parent, os.W_OK):
+        return Preflight(f"output directory {str(parent)!r} is not writable", False, None)
+    if path.is_dir():
+        return Preflight(f"output path {str(path)!r} is a directory; give a file name", False, None)
+    if not path.exists():
+        return Preflight(None, False, None)
+    if resume:
+        try:
+            res = open_results(path)
+        except ResultsFileError as exc:
+            return Preflight(f"cannot resume: {exc}", True, None)
+        with res:
+            if res.config_sha256 != config.sha256:
+                diff = config_difference(res.config_text, config.to_toml())
+                return Preflight(
+                    f"cannot resume {str(path)!r}: it was made with a different config ({diff}); "
+                    "use the original config, or another output file",
+                    True,
+                    None,
+                )
+            return Preflight(None, True, res.status() != PENDING)
+    if force:
+        return Preflight(None, True, None)
+    return Preflight(
+        f"results file {str(path)!r} exists; pass --resume to complete it, "
+        "--force to overwrite it, or choose another -o",
+        True,
+        None,
+    )
+
+
+# -- writers ------------------------------------------------------------------------
+class ParallelWriter:
+    """Every rank holds the file open (driver='mpio') and writes its own units' rows."""
+
+    parallel_io = True
+
+    def __init__(self, path: Path, config: Config, model: Model, comm: Any, *, create: bool) -> None:
+        self.comm = comm
+        if create:
+            attrs = comm.bcast(
+                _root_attributes(config, comm.Get_size(), True) if comm.Get_rank() == 0 else None
+            )
+            self.file = h5py.File(path, "w", driver="mpio", comm=comm)
+            _create_layout(self.file, config, model, attrs)
+            if comm.Get_rank() == 0:
+                _write_tables(self.file, config)
+            self.file.flush()  # collective: layout on disk before any unit is written
+        else:
+            self.file = h5py.File(path, "r+", driver="mpio", comm=comm)
+
+    def write_unit(self, unit: WorkUnit, result: StackResult) -> None:
+        _write_rows(self.file, unit.tasks, result)
+
+    def poll(self) -> None:
+        """Nothing to receive in parallel mode."""
+
+    def finish(self, n_units_total: int) -> None:
+        self.file.close()  # collective
+
+
+class SerialWriter:
+    """Rank 0 writes everything; other ranks send (unit index, result) to rank 0."""
+
+    parallel_io = False
+
+    def __init__(self, path: Path, config: Config, model: Model, comm: Any, *, create: bool) -> None:
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.units = {}
+        self.written = 0
+        self._requests: list[Any] = []
+        self.file = None
+        if self.rank == 0:
+            if create:
+                self.file = h5py.File(path, "w")
+                _create_layout(self.file, config, model, _root_attributes(config, comm.Get_size(), False))
+                _write_tables(self.file, config)
+            else:
+                self.file = h5py.File(path, "r+")
+            self.file.flush()
+        comm.Barrier()
+
+    def write_unit(self, unit: WorkUnit, result: StackResult) -> None:
+        if self.rank == 0:
+            self._write(unit.tasks, result)
+        else:
+            self._requests.append(self.comm.isend((unit.tasks, result), dest=0, tag=_TAG_RESULT))
+
+    def _write(self, tasks: slice, result: StackResult) -> None:
+        assert self.file is not None
+        _write_rows(self.file, tasks, result)
+        self.file.flush()
+        self.written += 1
+
+    def poll(self) -> None:
+        if self.rank != 0:
+            return
+        from mpi4py import MPI
+
+        while self.comm.iprobe(source=MPI.ANY_SOURCE, tag=_TAG_RESULT):
+            self._write(*self.comm.recv(source=MPI.ANY_SOURCE, tag=_TAG_RESULT))
+
+    def finish(self, n_units_total: int) -> None:
+        from mpi4py import MPI
+
+        if self.rank == 0:
+            while self.written < n_units_total:
+                self._write(*self.comm.recv(source=MPI.ANY_SOURCE, tag=_TAG_RESULT))
+            assert self.file is not None
+            self.file.close()
+        else:
+            MPI.Request.waitall(self._requests)
+        self.comm.Barrier()
+
+
+Writer = ParallelWriter | SerialWriter
+
+
+def resolve_io(io: str) -> bool:
+    """True for the parallel writer: io = "auto" (parallel if available), "parallel" or "serial"."""
+    if io not in ("auto", "parallel", "serial"):
+        raise ConfigError(f"--io must be auto, parallel or serial, got {io!r}")
+    if io == "parallel" and not parallel_available():
+        raise ConfigError(
+            "--io parallel: this h5py was built without MPI (h5py.get_config().mpi is False); "
+            "rebuild it against parallel HDF5 (see README) or use --io serial"
+        )
+    return io == "parallel" or (io == "auto" and parallel_available())
+
+
+def open_writer(
+    path: Path, config: Config, model: Model, comm: Any, *, parallel: bool, create: bool
+) -> Writer:
+    """Open (create or reopen) the results file for writing, on every rank of `comm`."""
+    cls = ParallelWriter if parallel else SerialWriter
+    return cls(path, config, model, comm, create=create)
+
+
+# -- reading ------------------------------------------------------------------------
+class Results:
+    """Read access to a results file (serial, any process). Use as a context manager."""
+
+    def __init__(self, path: Path, file: h5py.File) -> None:
+        self.path = path
+        self.file = file
+
+    def __enter__(self) -> Results:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.file.close()
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.file.attrs.items()}
+
+    @property
+    def config_text(self) -> str:
+        return str(self.file.attrs["config"])
+
+    @property
+    def config_sha256(self) -> str:
+        return str(self.file.attrs["config_sha256"])
+
+    def config(self) -> Config:
+        return parse_text(self.config_text, source=f"{self.path} (stored config)")
+
+    def status(self) -> np.ndarray:
+        return self.file["tasks/status"][...]
+
+    def tasks(self) -> dict[str, np.ndarray]:
+        return {name: ds[...] for name, ds in self.file["tasks"].items()}
+
+    def measure_steps(self) -> np.ndarray:
+        return self.file["measure/step"][...]
+
+    def spectrum_names(self) -> list[str]:
+        return list(self.file["spectra"])
+
+    def spectra(self, name: str, measurement: int | slice = slice(None)) -> np.ndarray:
+        return self.file["spectra"][name][:, measurement]
+
+    def scalars(self, name: str) -> np.ndarray:
+        return self.file["scalars"][name][...]
+
+
+_REQUIRED = ("tasks/status", "tasks/learning_rate", "tasks/batch_size", "tasks/replica", "measure/step")
+
+
+def open_results(path: str | Path) -> Results:
+    """Open a results file for reading, or raise ResultsFileError saying what is wrong with it."""
+    p = Path(path)
+    if not p.exists():
+        raise ResultsFileError(f"results file {str(p)!r} does not exist")
+    if p.is_dir():
+        raise ResultsFileError(f"{str(p)!r} is a directory, not a results file")
+    if not h5py.is_hdf5(p):
+        raise ResultsFileError(f"{str(p)!r} is not an HDF5 file (truncated, or not written by mpi-dbm)")
+    try:
+        f = h5py.File(p, "r")
+    except OSError as exc:
+        raise ResultsFileError(f"cannot open {str(p)!r}: {exc} (truncated or damaged?)") from None
+    try:
+        if f.attrs.get("format") != "mpi-dbm results":
+            raise ResultsFileError(f"{str(p)!r} is an HDF5 file but not an mpi-dbm results file")
+        missing = [name for name in _REQUIRED if name not in f]
+        if missing or "spectra" not in f:
+            raise ResultsFileError(
+                f"{str(p)!r} lacks {', '.join(missing) or 'spectra'}: damaged results file"
+            )
+        if int(f.attrs.get("layout_version", -1)) > LAYOUT_VERSION:
+            raise ResultsFileError(
+                f"{str(p)!r} has layout version {f.attrs['layout_version']}; "
+                f"this mpi-dbm ({__version__}) reads up to {LAYOUT_VERSION}: upgrade mpi-dbm"
+            )
+    except ResultsFileError:
+        f.close()
+        raise
+    return Results(p, f)

@@ -1,0 +1,1 @@
+"""The sweep: grid of tasks, their scheduling over MPI ranks, and the driver."""

@@ -1,0 +1,199 @@
+"""The MPI driver: `mpiexec -n P mpi-dbm run CONFIG -o OUT.h5`.
+
+All ranks parse the same config, rank 0 checks the output path, the store is
+opened (collectively in parallel mode), work units are distributed (static:
+cost-balanced plan; dynamic: claimed from an MPI RMA counter in LPT order),
+trained as stacks of replicas, and written as soon as each is done.
+
+Failure mode (as mpi4py documents): an uncaught exception on one rank would
+leave the others waiting in a collective forever; the driver therefore aborts
+the whole job (MPI_Abort) with the rank and the error, so no allocation hours
+burn on a hung job.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from .. import models
+from ..config import Config
+from ..errors import ResultsFileError
+from ..store import open_writer, preflight, resolve_io
+from ..streams import ReplicaStreams, shared_data_seed
+from ..train import train_stack
+from .grid import WorkUnit, work_units
+from .progress import Progress
+from .schedule import lpt_order, static_assignment
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    path: Path
+    n_tasks: int
+    skipped: int  # tasks already done/diverged in a resumed file
+    trained: int
+    diverged: int
+    seconds: float
+    parallel_io: bool
+    n_ranks: int
+    schedule: str
+
+
+def _world() -> Any:
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD
+
+
+class _SharedCount:
+    """Tasks finished, summed over ranks (an RMA counter held by rank 0)."""
+
+    def __init__(self, comm: Any) -> None:
+        self.comm = comm
+        self.local = 0
+        self._counter = None
+        if comm.Get_size() > 1:
+            from mpi4py.util.sync import Counter
+
+            self._counter = Counter(comm=comm, typecode="q")
+
+    def add(self, n: int) -> None:
+        self.local += n
+        if self._counter is not None:
+            self._counter.next(n)
+
+    def value(self) -> int:
+        return self._counter.next(0) if self._counter is not None else self.local
+
+    def free(self) -> None:
+        if self._counter is not None:
+            self._counter.free()
+
+
+class _Claims:
+    """This rank's units: a fixed plan (static) or claimed one at a time (dynamic).
+
+    The dynamic claim counter is created and freed collectively by `run_sweep`, outside
+    the loop, so that a failing rank never leaves the others in a collective free.
+    """
+
+    def __init__(self, todo: list[WorkUnit], config: Config, model: models.Model, comm: Any) -> None:
+        steps = config.train.steps
+        size, rank = comm.Get_size(), comm.Get_rank()
+        self._counter = None
+        if config.sweep.schedule == "static" or size == 1:
+            self._plan = static_assignment(todo, model, steps, size)[rank]
+        else:
+            from mpi4py.util.sync import Counter
+
+            self._plan = lpt_order(todo, model, steps)
+            self._counter = Counter(comm=comm, typecode="q")
+
+    def __iter__(self) -> Iterator[WorkUnit]:
+        if self._counter is None:
+            yield from self._plan
+            return
+        while (i := self._counter.next()) < len(self._plan):
+            yield self._plan[i]
+
+    def free(self) -> None:
+        if self._counter is not None:
+            self._counter.free()
+
+
+def run_sweep(
+    config: Config,
+    path: str | Path,
+    *,
+    comm: Any = None,
+    io: str = "auto",
+    force: bool = False,
+    resume: bool = False,
+    quiet: bool = False,
+    progress_stream: TextIO | None = None,
+    schedule: str | None = None,
+) -> RunSummary:
+    """Run (or complete, with `resume`) the sweep of `config` into `path`, on all ranks of `comm`."""
+    comm = comm or _world()
+    rank, size = comm.Get_rank(), comm.Get_size()
+    path = Path(path)
+    if schedule is not None:
+        from dataclasses import replace
+
+        config = replace(config, sweep=replace(config.sweep, schedule=schedule))
+    t0 = time.monotonic()
+    parallel = resolve_io(io)
+    pre = comm.bcast(preflight(path, config, force=force, resume=resume) if rank == 0 else None)
+    if pre.error:
+        raise ResultsFileError(pre.error)
+
+    try:
+        model = models.build(config.model, shared_data_seed(config.sweep.seed))
+        units = work_units(config)
+        done_mask = pre.done if pre.done is not None else np.zeros(config.n_tasks, dtype=bool)
+        todo = [u for u in units if not done_mask[u.tasks].all()]
+        skipped = int(done_mask.sum())
+        writer = open_writer(path, config, model, comm, parallel=parallel, create=pre.done is None)
+        finished = _SharedCount(comm)
+        n_todo_tasks = sum(u.n_replicas for u in todo)
+        progress = Progress(n_todo_tasks, skipped, progress_stream, enabled=False if quiet else None)
+        progress.enabled = progress.enabled and rank == 0
+        diverged = 0
+
+        def on_measure(index: int, step: int) -> None:
+            writer.poll()
+            if rank == 0:
+                progress.update(finished.value())
+
+        claims = _Claims(todo, config, model, comm)
+        for unit in claims:
+            streams = ReplicaStreams(unit.seeds(config.sweep.seed))
+            result = train_stack(
+                model,
+                unit.point.learning_rate,
+                unit.point.batch_size,
+                streams,
+                config.train.steps,
+                config.train.measure_every,
+                config.train.check_every,
+                on_measure,
+            )
+            writer.write_unit(unit, result)
+            diverged += int(result.diverged.sum())
+            finished.add(unit.n_replicas)
+            on_measure(-1, -1)
+        claims.free()
+        writer.finish(len(todo))
+    except (Exception, KeyboardInterrupt) as exc:
+        if size == 1:
+            raise
+        sys.stderr.write(f"mpi-dbm: rank {rank} of {size} failed: {exc!r}\n")
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+        if size > 1:
+            comm.Abort(1)
+        raise
+    if rank == 0:
+        progress.update(finished.value(), force=True)
+        progress.close()
+    totals = comm.allreduce(np.array([finished.local, diverged]))
+    finished.free()
+    return RunSummary(
+        path=path,
+        n_tasks=config.n_tasks,
+        skipped=skipped,
+        trained=int(totals[0]),
+        diverged=int(totals[1]),
+        seconds=time.monotonic() - t0,
+        parallel_io=writer.parallel_io,
+        n_ranks=size,
+        schedule=config.sweep.schedule,
+    )

@@ -1,0 +1,83 @@
+"""The SGD loop shared by all models: steps, measurements, divergence detection.
+
+It knows nothing of MPI or files (NetKet's split of driver and loggers): it
+returns the recorded arrays, and reports each measurement to an optional
+callback (progress, wall-time checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .models.base import Model
+from .streams import ReplicaStreams
+
+
+@dataclass(frozen=True)
+class StackResult:
+    """What a stack of R replicas produced; NaN after a replica diverged."""
+
+    spectra: dict[str, np.ndarray]  # name -> (R, n_measure, size)
+    scalars: dict[str, np.ndarray]  # name -> (R, n_measure)
+    diverged_step: np.ndarray  # (R,) int64, -1 where the replica never diverged
+
+    @property
+    def diverged(self) -> np.ndarray:
+        return self.diverged_step >= 0
+
+
+MeasureCallback = Callable[[int, int], None]  # (measurement index, step)
+
+
+def train_stack(
+    model: Model,
+    learning_rate: float,
+    batch_size: int,
+    streams: ReplicaStreams,
+    steps: int,
+    measure_every: int,
+    check_every: int,
+    on_measure: MeasureCallback | None = None,
+) -> StackResult:
+    """Train len(streams) replicas for `steps` SGD updates, measuring at 0, measure_every, ...
+
+    A replica is declared diverged at the first check (every `check_every` steps and at
+    each measurement) where `model.unstable` flags it; it is then parked and its later
+    measurements are NaN, while the other replicas go on.
+    """
+    n_rep = len(streams)
+    n_meas = steps // measure_every + 1
+    spectra = {s.name: np.full((n_rep, n_meas, s.size), np.nan) for s in model.spectra}
+    scalars = {name: np.full((n_rep, n_meas), np.nan) for name in model.scalars}
+    diverged_step = np.full(n_rep, -1, dtype=np.int64)
+    state = model.init(streams, batch_size)
+
+    def check(step: int) -> None:
+        bad = model.unstable(state) & (diverged_step < 0)
+        if bad.any():
+            diverged_step[bad] = step
+            model.park(state, bad)
+
+    def record(index: int, step: int) -> None:
+        check(step)
+        alive = diverged_step < 0
+        meas = model.measure(state)
+        for name, values in meas.spectra.items():
+            spectra[name][alive, index] = values[alive]
+        for name, values in meas.scalars.items():
+            scalars[name][alive, index] = values[alive]
+        if on_measure is not None:
+            on_measure(index, step)
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        record(0, 0)
+        for step in range(1, steps + 1):
+            model.step(state, learning_rate, batch_size, streams)
+            if step % measure_every == 0:
+                record(step // measure_every, step)
+            elif step % check_every == 0:
+                check(step)
+    return StackResult(spectra, scalars, diverged_step)
