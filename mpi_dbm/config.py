@@ -115,10 +115,10 @@ def _parse_sweep(t: Table) -> SweepConfig:
     t.check("name", bool(name.strip()), "must not be empty")
     seed = t.integer("seed", 0, minimum=0)
     replicas = t.integer("replicas", minimum=1)
+    t.mark_read("points", "learning_rates", "batch_sizes")
     if t.has("points"):
         for key in ("learning_rates", "batch_sizes"):
             if t.has(key):
-                t.raw(key)
                 raise t.error(key, "give either `points` or `learning_rates` + `batch_sizes`, not both")
         raw = t.raw("points")
         if not isinstance(raw, list) or not raw:
@@ -132,8 +132,6 @@ def _parse_sweep(t: Table) -> SweepConfig:
             pts.append((lr, bs))
     else:
         if not (t.has("learning_rates") and t.has("batch_sizes")):
-            t.raw("learning_rates")
-            t.raw("batch_sizes")
             raise ConfigError(
                 f"{t.source}: [sweep] needs the grid: `learning_rates` and `batch_sizes` "
                 "(their full product), or `points = [[lr, batch_size], ...]`"

@@ -122,6 +122,10 @@ class Table:
         items = self._list(key, value)
         return tuple(self._check_int(f"{key}[{i}]", v, minimum) for i, v in enumerate(items))
 
+    def mark_read(self, *keys: str) -> None:
+        """Count keys as known (for did-you-mean) without reading them."""
+        self._read.update(keys)
+
     def raw(self, key: str, default: Any = _MISSING) -> Any:
         return self._get(key, default)
 

@@ -8,11 +8,16 @@ Log-likelihood gradient (ascent):  ΔW = α σ_h² W (C_data − C_model).
 - noise = "pcd": C_data = C_φ exactly; C_model from |B| persistent chains, each
   update running `gibbs_steps` sweeps (h|φ then φ|h) and averaging φφᵀ over the
   chains — the batch size *is* the number of chains.
+- noise = "none": C_data = C_φ and C_model = K⁻¹ exactly: deterministic gradient
+  flow, converging to the fixed point (a check of the dynamics, no fluctuations).
 - noise = "minibatch": C_data from minibatches of |B| samples of a finite set of
   `n_samples` draws of N(0, C_φ) (shared by all replicas, reshuffled every epoch
   per replica); C_model = K⁻¹ exactly.
 
 Fixed point: X* = WᵀW = (μ² − K_φ)/σ_h², which needs μ² > max κ.
+init = "fixed_point" starts every replica at W* = diag(√x*) Oᵀ (O: eigenvectors of
+K_φ, so W*ᵀW* = X*), to study the stationary fluctuations without the learning
+transient; init = "random" (default, paper) draws W ~ N(0, init_std²).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class GRBMSpec:
     init_std: float
     gibbs_steps: int
     noise: str
+    init: str
     target: GRBMTarget
 
     # -- derived quantities ------------------------------------------------------
@@ -82,6 +88,7 @@ class GRBMSpec:
             "init_std": self.init_std,
             "gibbs_steps": self.gibbs_steps,
             "noise": self.noise,
+            "init": self.init,
         }
         target = {k: v for k, v in vars(self.target).items() if v is not None}
         return {"model": model, "target": target}
@@ -95,9 +102,11 @@ def parse(model: Table, target: Table) -> GRBMSpec:
     sigma_h = model.number("sigma_h", 1.0, positive=True)
     init_std = model.number("init_std", 0.1, positive=True)
     gibbs_steps = model.integer("gibbs_steps", 3, minimum=1)
-    noise = model.string("noise", "pcd", choices=("pcd", "minibatch"))
+    noise = model.string("noise", "pcd", choices=("pcd", "minibatch", "none"))
+    init = model.string("init", "random", choices=("random", "fixed_point"))
 
     kind = target.string("kind", "lattice", choices=("lattice", "spectrum"))
+    target.mark_read("mass", "eigenvalues", "n_samples")
     mass = eigenvalues = None
     if kind == "lattice":
         mass = target.number("mass", 2.0, positive=True)
@@ -116,13 +125,20 @@ def parse(model: Table, target: Table) -> GRBMSpec:
             f"K_phi must be positive definite; smallest eigenvalue is {min(eigenvalues):g}",
         )
         kappa = np.array(eigenvalues)
+    for key, owner in (("mass", "lattice"), ("eigenvalues", "spectrum")):
+        if target.has(key) and kind != owner:
+            raise target.error(key, f'only used with kind = "{owner}"; remove it')
     n_samples = None
     if noise == "minibatch":
         n_samples = target.integer("n_samples", 10000, minimum=2)
     elif target.has("n_samples"):
-        target.raw("n_samples")
         raise target.error("n_samples", 'only used with [model] noise = "minibatch"; remove it')
     target.done()
+    if init == "fixed_point" and n_hidden < n_visible:
+        raise model.error(
+            "init",
+            f'"fixed_point" needs n_hidden >= n_visible (got {n_hidden} < {n_visible}); use "random"',
+        )
     if float(np.max(kappa)) >= mu**2:
         raise model.error(
             "mu",
@@ -139,6 +155,7 @@ def parse(model: Table, target: Table) -> GRBMSpec:
         init_std=init_std,
         gibbs_steps=gibbs_steps,
         noise=noise,
+        init=init,
         target=GRBMTarget(kind=kind, mass=mass, eigenvalues=eigenvalues, n_samples=n_samples),
     )
 
@@ -175,17 +192,22 @@ class GRBM(Model):
         s = self.spec
         if s.noise == "pcd":
             return float(batch_size * s.gibbs_steps * 2 * s.n_visible * s.n_hidden + s.n_visible**3)
+        if s.noise == "none":
+            return float(2 * s.n_visible**3)
         return float(batch_size * s.n_visible**2 + 2 * s.n_visible**3)
 
     # -- state -------------------------------------------------------------------
     def init(self, streams: ReplicaStreams, batch_size: int) -> GRBMState:
         s = self.spec
-        W = np.stack([g.standard_normal((s.n_hidden, s.n_visible)) for g in streams.init]) * s.init_std
+        if s.init == "fixed_point":
+            W = np.broadcast_to(self.fixed_point_weights(), (len(streams), s.n_hidden, s.n_visible)).copy()
+        else:
+            W = np.stack([g.standard_normal((s.n_hidden, s.n_visible)) for g in streams.init]) * s.init_std
         chains = None
         order = None
         if s.noise == "pcd":
             chains = np.ones((len(streams), batch_size, s.n_visible))  # paper: chains start at φ ≡ 1
-        else:
+        elif s.noise == "minibatch":
             assert self._samples is not None
             if batch_size > len(self._samples):
                 raise ValueError(f"batch size {batch_size} exceeds n_samples = {len(self._samples)}")
@@ -197,10 +219,26 @@ class GRBM(Model):
         n = len(self._samples)
         return np.stack([g.permutation(n) for g in streams.order])
 
+    def fixed_point_weights(self) -> np.ndarray:
+        """W* (N_h × N_v) with W*ᵀW* = X* = (μ² − K_φ)/σ_h², hidden basis = first N_v units."""
+        s = self.spec
+        kappa, vecs = np.linalg.eigh(self.k_phi)
+        x_star = (s.mu**2 - kappa) / s.sigma_h**2
+        W = np.zeros((s.n_hidden, s.n_visible))
+        W[: s.n_visible] = np.sqrt(x_star)[:, None] * vecs.T
+        return W
+
+    def exact_gradient(self, W: np.ndarray) -> np.ndarray:
+        """∂/∂W of the mean log-likelihood: σ_h² W (C_φ − K⁻¹), for a stack (R, N_h, N_v)."""
+        return self.spec.sigma_h**2 * (W @ (self.c_phi - self._model_covariance(W)))
+
     # -- dynamics ----------------------------------------------------------------
     def step(self, state: GRBMState, learning_rate: float, batch_size: int, streams: ReplicaStreams) -> None:
         s = self.spec
         W = state.W
+        if s.noise == "none":
+            W += learning_rate * self.exact_gradient(W)
+            return
         if s.noise == "pcd":
             c_data = self.c_phi
             c_model = self._pcd_covariance(state, streams)

@@ -1,0 +1,81 @@
+"""Shared helpers: run the CLI in-process-free subprocesses, under mpiexec when ranks > 1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+# Open MPI as root, oversubscribed (3 ranks on 2 cores), shared memory only (docs/install.md).
+MPI_ENV = {
+    "OMPI_ALLOW_RUN_AS_ROOT": "1",
+    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+    "OMPI_MCA_rmaps_base_oversubscribe": "1",
+    "OMPI_MCA_pml": "ob1",
+    "OMPI_MCA_btl": "self,vader",
+    "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+for _k, _v in MPI_ENV.items():
+    os.environ.setdefault(_k, _v)
+
+PYTHON = sys.executable
+MPIEXEC = shutil.which("mpiexec") or "mpiexec"
+
+
+def run_cli(
+    *args: str, ranks: int = 1, timeout: float = 300, cwd: Path | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m mpi_dbm ARGS`, under `mpiexec -n RANKS` when ranks > 1."""
+    cmd = [PYTHON, "-m", "mpi_dbm", *args]
+    if ranks > 1:
+        cmd = [MPIEXEC, "-n", str(ranks), *cmd]
+    env = {**os.environ, **MPI_ENV}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
+
+
+TINY = """
+[sweep]
+name = "tiny"
+seed = 7
+replicas = 6
+points = [[0.04, 8], [0.08, 16], [0.02, 4]]
+schedule = "{schedule}"
+block_size = 2
+
+[model]
+kind = "grbm"
+n_visible = 6
+n_hidden = 6
+mu = 3.0
+
+[target]
+kind = "lattice"
+mass = 2.0
+
+[train]
+steps = 300
+measure_every = 100
+"""
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path):
+    """Factory: write a small GRBM sweep config (3 points × 6 replicas, 300 steps) and return its path."""
+
+    def make(schedule: str = "dynamic", name: str = "tiny.toml", edits: dict[str, str] | None = None) -> Path:
+        text = TINY.format(schedule=schedule)
+        for old, new in (edits or {}).items():
+            assert old in text, old
+            text = text.replace(old, new)
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return make
