@@ -34,11 +34,13 @@ fi
 need_apt=()
 command -v mpicc >/dev/null 2>&1 || need_apt+=(openmpi-bin libopenmpi-dev)
 command -v mpiexec >/dev/null 2>&1 || need_apt+=(openmpi-bin)
-pkg-config --exists hdf5-openmpi 2>/dev/null || need_apt+=(libhdf5-openmpi-dev pkg-config)
+if [[ -z ${HDF5_DIR:-}${HDF5_INCLUDEDIR:-}${HDF5_PKGCONFIG_NAME:-} ]]; then
+    pkg-config --exists hdf5-openmpi 2>/dev/null || need_apt+=(libhdf5-openmpi-dev pkg-config)
+fi
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 if ((${#need_apt[@]})); then
     if [[ ${MPI_DBM_SKIP_APT:-0} == 1 || $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
-        die "missing ${need_apt[*]}: on a cluster run 'module load <mpi> <parallel-hdf5>' first (see README 'Installing on a cluster'); on Debian/Ubuntu as root this script installs them"
+        die "missing ${need_apt[*]}: on a cluster run 'module load <mpi> <parallel-hdf5>' and set HDF5_DIR first (README: 'Installing on a cluster'); on Debian as root this script installs them"
     fi
     say "apt-get install ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
