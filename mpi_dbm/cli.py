@@ -69,19 +69,44 @@ def main() -> None:
 
 
 # -- run ---------------------------------------------------------------------------
+def _duration(text: str | None) -> float | None:
+    """Seconds from 'SECONDS', 'MM:SS', 'HH:MM:SS' or 'D-HH:MM:SS' (the SLURM forms)."""
+    if text is None:
+        return None
+    try:
+        days = 0
+        if "-" in text:
+            d, text = text.split("-", 1)
+            days = int(d)
+        parts = [float(p) for p in text.split(":")]
+        if len(parts) > 3 or any(p < 0 for p in parts):
+            raise ValueError
+        seconds = 0.0
+        for p in parts:
+            seconds = seconds * 60 + p
+        seconds += days * 86400
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use SECONDS, MM:SS, HH:MM:SS or D-HH:MM:SS") from None
+    if seconds <= 0:
+        raise click.BadParameter("must be positive")
+    return seconds
+
+
 @main.command()
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False))
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False),
-    help="Results file [default: NAME.h5, NAME from [sweep] name].",
+    help="Results file [default: NAME.h5 from [sweep] name].",
 )
-@click.option("--force", is_flag=True, help="Overwrite an existing results file.")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing results file (only once the new one is created)."
+)
 @click.option(
     "--resume",
     is_flag=True,
-    help="Complete an existing results file made with the same config (skips finished tasks).",
+    help="Complete an existing results file of the same config; finished tasks are kept.",
 )
 @click.option(
     "--io",
@@ -93,6 +118,17 @@ def main() -> None:
     "send; auto: parallel when h5py has MPI.",
 )
 @click.option("--schedule", type=click.Choice(["dynamic", "static"]), help="Override [sweep] schedule.")
+@click.option(
+    "--chunk", metavar="I/K", help="Run only part I of K (cost-balanced) of the sweep; join with `merge`."
+)
+@click.option(
+    "--time-limit",
+    metavar="DURATION",
+    help="Stop cleanly after this long (HH:MM:SS or seconds), as on SIGTERM/SIGUSR1; exit code 75.",
+)
+@click.option(
+    "--break-lock", is_flag=True, help="Ignore another run's lock on the results file (it must be dead)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary.")
 @user_errors
 def run(
@@ -102,36 +138,90 @@ def run(
     resume: bool,
     io_mode: str,
     schedule: str | None,
+    chunk: str | None,
+    time_limit: str | None,
+    break_lock: bool,
     quiet: bool,
 ) -> None:
     """Run the sweep of CONFIG_FILE (default: the embedded default config).
 
-    Launch under MPI for several ranks: `mpiexec -n 4 mpi-dbm run sweep.toml -o out.h5`
-    (or `srun mpi-dbm run ...` inside a SLURM allocation). Results are the same bits
-    for any number of ranks and either schedule.
+    \b
+    Launch under MPI for several ranks:
+      mpiexec -n 4 mpi-dbm run sweep.toml -o out.h5
+      srun mpi-dbm run sweep.toml -o out.h5          (inside a SLURM allocation)
+    Results are the same bits for any number of ranks and either schedule.
+
+    \b
+    On SIGTERM, SIGUSR1 or SIGUSR2 (wall time) or --time-limit, finished units are kept,
+    the rest stay pending, and the run exits with code 75; the same command with
+    --resume completes it. Exit codes: 0 complete, 2 bad input, 75 stopped early
+    (resumable), other: failure.
     """
     if force and resume:
         raise click.UsageError("--force and --resume exclude each other")
+    limit = _duration(time_limit)
     cfg = _load_config(config_file)
     out = Path(output) if output else Path(f"{cfg.sweep.name}.h5")
     from .store import parallel_available
-    from .sweep.driver import run_sweep
+    from .sweep.driver import Chunk, run_sweep
+    from .sweep.stop import EXIT_INTERRUPTED
 
+    part = Chunk.parse(chunk) if chunk else None
     if io_mode == "auto" and not parallel_available() and not quiet:
         _say(
             "mpi-dbm: warning: h5py was built without MPI; using the serial fallback "
             "(rank 0 writes what the other ranks send)",
             err=True,
         )
-    summary = run_sweep(cfg, out, io=io_mode, force=force, resume=resume, quiet=quiet, schedule=schedule)
+    summary = run_sweep(
+        cfg,
+        out,
+        io=io_mode,
+        force=force,
+        resume=resume,
+        quiet=quiet,
+        schedule=schedule,
+        chunk=part,
+        time_limit=limit,
+        break_lock=break_lock,
+    )
+    for note in summary.notes:
+        _say(f"mpi-dbm: note: {note}", err=True)
     if not quiet:
         mode = "parallel HDF5 (driver='mpio')" if summary.parallel_io else "serial HDF5 via rank 0"
-        skipped = f", {summary.skipped} already done" if summary.skipped else ""
+        skipped = f", {summary.skipped} already done" if summary.skipped and not part else ""
+        of = f" of chunk {chunk}" if part else f" of {summary.n_tasks}"
         _say(
             f"mpi-dbm: wrote {summary.path}: {summary.trained} tasks trained"
-            f" ({summary.diverged} diverged){skipped} of {summary.n_tasks}, "
+            f" ({summary.diverged} diverged){skipped}{of}, "
             f"in {summary.seconds:.1f} s on {summary.n_ranks} rank(s), {summary.schedule} schedule, {mode}"
         )
+    if summary.stopped:
+        resume_cmd = " ".join(
+            ["mpi-dbm run", config_file or "", f"-o {out}", f"--chunk {chunk}" if chunk else "", "--resume"]
+        )
+        _say(
+            f"mpi-dbm: stopped early ({summary.stopped}): {summary.pending} tasks still pending; "
+            f"complete them with: {' '.join(resume_cmd.split())}",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+
+
+@main.command()
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@user_errors
+def merge(output: str, inputs: tuple[str, ...], force: bool) -> None:
+    """Join results files of one sweep (e.g. the --chunk parts of a job array) into OUTPUT."""
+    from .store import merge as merge_files
+
+    summary = merge_files(output, list(inputs), force=force)
+    click.echo(
+        f"mpi-dbm: merged {len(inputs)} file(s) into {summary.path}: {summary.copied} of "
+        f"{summary.n_tasks} tasks finished, {summary.pending} pending"
+    )
 
 
 # -- config ------------------------------------------------------------------------

@@ -106,13 +106,17 @@ def _write_tables(f: h5py.File, config: Config) -> None:
     f["measure/step"][...] = np.array(config.train.measure_steps, dtype=np.int64)
 
 
-def _write_rows(f: h5py.File, tasks: slice, result: StackResult) -> None:
-    """Data first, status last."""
+def _write_data(f: h5py.File, tasks: slice, result: StackResult) -> None:
+    """Everything of a unit but its status."""
     for name, values in result.spectra.items():
         f["spectra"][name][tasks] = values
     for name, values in result.scalars.items():
         f["scalars"][name][tasks] = values
     f["tasks/diverged_step"][tasks] = result.diverged_step
+
+
+def _write_status(f: h5py.File, tasks: slice, result: StackResult) -> None:
+    """Written last: a task is done only once its data are in the file."""
     f["tasks/status"][tasks] = np.where(result.diverged, DIVERGED, DONE).astype(np.int8)
 
 
@@ -177,8 +181,32 @@ def preflight(path: Path, config: Config, *, force: bool, resume: bool) -> Prefl
 
 
 # -- writers ------------------------------------------------------------------------
+def _creating_path(path: Path) -> Path:
+    """Where a new file is built before it is renamed into place (atomic creation)."""
+    return path.with_name(path.name + ".creating")
+
+
+class _Durable:
+    """fsync through a plain descriptor: pushes the file's dirty pages to disk without a collective."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDONLY)
+
+    def sync(self) -> None:
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 class ParallelWriter:
-    """Every rank holds the file open (driver='mpio') and writes its own units' rows."""
+    """Every rank holds the file open (driver='mpio') and writes its own units' rows.
+
+    A new file is built under NAME.creating and renamed into place once its layout is
+    on disk, so NAME never exists half-created (and `--force` replaces an old file only
+    then). Per unit: data rows, fsync, status, fsync — a status of done means the data
+    are on disk, whatever kills the job afterwards.
+    """
 
     parallel_io = True
 
@@ -188,44 +216,54 @@ class ParallelWriter:
             attrs = comm.bcast(
                 _root_attributes(config, comm.Get_size(), True) if comm.Get_rank() == 0 else None
             )
-            self.file = h5py.File(path, "w", driver="mpio", comm=comm)
-            _create_layout(self.file, config, model, attrs)
+            tmp = _creating_path(path)
+            with h5py.File(tmp, "w", driver="mpio", comm=comm) as f:
+                _create_layout(f, config, model, attrs)
+                if comm.Get_rank() == 0:
+                    _write_tables(f, config)
             if comm.Get_rank() == 0:
-                _write_tables(self.file, config)
-            self.file.flush()  # collective: layout on disk before any unit is written
-        else:
-            self.file = h5py.File(path, "r+", driver="mpio", comm=comm)
+                _fsync_path(tmp)
+                os.replace(tmp, path)
+            comm.Barrier()
+        self.file = h5py.File(path, "r+", driver="mpio", comm=comm)
+        self._durable = _Durable(path)
 
     def write_unit(self, unit: WorkUnit, result: StackResult) -> None:
-        _write_rows(self.file, unit.tasks, result)
+        _write_data(self.file, unit.tasks, result)
+        self._durable.sync()
+        _write_status(self.file, unit.tasks, result)
+        self._durable.sync()
 
     def poll(self) -> None:
         """Nothing to receive in parallel mode."""
 
-    def finish(self, n_units_total: int) -> None:
+    def finish(self) -> None:
+        self._durable.close()
         self.file.close()  # collective
 
 
 class SerialWriter:
-    """Rank 0 writes everything; other ranks send (unit index, result) to rank 0."""
+    """Rank 0 writes everything; other ranks send (tasks, result) to rank 0 as they finish."""
 
     parallel_io = False
 
     def __init__(self, path: Path, config: Config, model: Model, comm: Any, *, create: bool) -> None:
         self.comm = comm
         self.rank = comm.Get_rank()
-        self.units = {}
-        self.written = 0
+        self.received = 0  # units received from other ranks (rank 0)
+        self.sent = 0
         self._requests: list[Any] = []
         self.file = None
         if self.rank == 0:
             if create:
-                self.file = h5py.File(path, "w")
-                _create_layout(self.file, config, model, _root_attributes(config, comm.Get_size(), False))
-                _write_tables(self.file, config)
-            else:
-                self.file = h5py.File(path, "r+")
-            self.file.flush()
+                tmp = _creating_path(path)
+                with h5py.File(tmp, "w") as f:
+                    _create_layout(f, config, model, _root_attributes(config, comm.Get_size(), False))
+                    _write_tables(f, config)
+                _fsync_path(tmp)
+                os.replace(tmp, path)
+            self.file = h5py.File(path, "r+")
+            self._durable = _Durable(path)
         comm.Barrier()
 
     def write_unit(self, unit: WorkUnit, result: StackResult) -> None:
@@ -233,12 +271,16 @@ class SerialWriter:
             self._write(unit.tasks, result)
         else:
             self._requests.append(self.comm.isend((unit.tasks, result), dest=0, tag=_TAG_RESULT))
+            self.sent += 1
 
     def _write(self, tasks: slice, result: StackResult) -> None:
         assert self.file is not None
-        _write_rows(self.file, tasks, result)
+        _write_data(self.file, tasks, result)
         self.file.flush()
-        self.written += 1
+        self._durable.sync()
+        _write_status(self.file, tasks, result)
+        self.file.flush()
+        self._durable.sync()
 
     def poll(self) -> None:
         if self.rank != 0:
@@ -247,18 +289,31 @@ class SerialWriter:
 
         while self.comm.iprobe(source=MPI.ANY_SOURCE, tag=_TAG_RESULT):
             self._write(*self.comm.recv(source=MPI.ANY_SOURCE, tag=_TAG_RESULT))
+            self.received += 1
 
-    def finish(self, n_units_total: int) -> None:
+    def finish(self) -> None:
+        """Collective: rank 0 receives every unit the others sent, then closes the file."""
         from mpi4py import MPI
 
+        sent = self.comm.allreduce(self.sent)
         if self.rank == 0:
-            while self.written < n_units_total:
+            while self.received < sent:
                 self._write(*self.comm.recv(source=MPI.ANY_SOURCE, tag=_TAG_RESULT))
+                self.received += 1
             assert self.file is not None
+            self._durable.close()
             self.file.close()
         else:
             MPI.Request.waitall(self._requests)
         self.comm.Barrier()
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 Writer = ParallelWriter | SerialWriter
@@ -348,7 +403,9 @@ def open_results(path: str | Path) -> Results:
     if not h5py.is_hdf5(p):
         raise ResultsFileError(f"{str(p)!r} is not an HDF5 file (truncated, or not written by mpi-dbm)")
     try:
-        f = h5py.File(p, "r")
+        # locking=False: read while a run holds the file open (the layout never changes during a
+        # run, and readers use only rows whose status is done)
+        f = h5py.File(p, "r", locking=False)
     except OSError as exc:
         raise ResultsFileError(f"cannot open {str(p)!r}: {exc} (truncated or damaged?)") from None
     try:
@@ -368,3 +425,84 @@ def open_results(path: str | Path) -> Results:
         f.close()
         raise
     return Results(p, f)
+
+
+# -- merging chunk files ------------------------------------------------------------------
+@dataclass(frozen=True)
+class MergeSummary:
+    path: Path
+    n_tasks: int
+    copied: int
+    pending: int
+
+
+def _runs(mask: np.ndarray) -> list[slice]:
+    """Contiguous runs of True in a 1-D mask, as slices."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def merge(output: str | Path, inputs: list[str | Path], *, force: bool = False) -> MergeSummary:
+    """Join results files of one sweep (e.g. `run --chunk I/K` outputs) into one file.
+
+    All inputs must carry the same config hash. Every task that is done or diverged in
+    some input is copied; a task finished in two inputs must have identical data. The
+    output has the layout of a single run, so its /spectra and /tasks equal an
+    uninterrupted single-file run's bit for bit once every task is finished.
+    """
+    from . import models
+    from .streams import shared_data_seed
+
+    out = Path(output)
+    if not inputs:
+        raise ResultsFileError("merge needs at least one input file")
+    paths = [Path(p) for p in inputs]
+    if any(out.resolve() == p.resolve() for p in paths if p.exists()):
+        raise ResultsFileError(f"the output {str(out)!r} is also an input; choose another output file")
+    if out.exists() and not force:
+        raise ResultsFileError(f"{str(out)!r} exists; pass --force to overwrite it or choose another output")
+    if not out.parent.is_dir():
+        raise ResultsFileError(f"output directory {str(out.parent)!r} does not exist; create it first")
+    opened = [open_results(p) for p in paths]
+    try:
+        first = opened[0]
+        for res in opened[1:]:
+            if res.config_sha256 != first.config_sha256:
+                diff = config_difference(first.config_text, res.config_text)
+                raise ResultsFileError(
+                    f"{res.path} is not from the same sweep as {first.path} ({diff}); "
+                    "only chunk files of one config can be merged"
+                )
+        config = first.config()
+        model = models.build(config.model, shared_data_seed(config.sweep.seed))
+        attrs = {
+            **_root_attributes(config, int(first.file.attrs.get("n_ranks", 1)), False),
+            "merged_from": [str(p) for p in paths],
+        }
+        tmp = _creating_path(out)
+        copied = np.zeros(config.n_tasks, dtype=bool)
+        with h5py.File(tmp, "w") as f:
+            _create_layout(f, config, model, attrs)
+            _write_tables(f, config)
+            names = ["tasks/diverged_step", *(f"spectra/{s.name}" for s in model.spectra)]
+            names += [f"scalars/{n}" for n in model.scalars]
+            for res in opened:
+                have = res.status() != PENDING
+                for run in _runs(have & copied):
+                    for name in [*names, "tasks/status"]:
+                        if not np.array_equal(f[name][run], res.file[name][run], equal_nan=True):
+                            raise ResultsFileError(
+                                f"tasks {run.start}..{run.stop - 1} are finished in two inputs with "
+                                f"different data ({name}, {res.path}); the inputs do not belong together"
+                            )
+                for run in _runs(have & ~copied):
+                    for name in names:
+                        f[name][run] = res.file[name][run]
+                    f["tasks/status"][run] = res.file["tasks/status"][run]
+                copied |= have
+        _fsync_path(tmp)
+        os.replace(tmp, out)
+    finally:
+        for res in opened:
+            res.close()
+    return MergeSummary(out, config.n_tasks, int(copied.sum()), int((~copied).sum()))

@@ -29,7 +29,7 @@ class StackResult:
         return self.diverged_step >= 0
 
 
-MeasureCallback = Callable[[int, int], None]  # (measurement index, step)
+CheckCallback = Callable[[int], None]  # called with the step at every check; may raise to abandon
 
 
 def train_stack(
@@ -40,13 +40,15 @@ def train_stack(
     steps: int,
     measure_every: int,
     check_every: int,
-    on_measure: MeasureCallback | None = None,
+    on_check: CheckCallback | None = None,
 ) -> StackResult:
     """Train len(streams) replicas for `steps` SGD updates, measuring at 0, measure_every, ...
 
     A replica is declared diverged at the first check (every `check_every` steps and at
     each measurement) where `model.unstable` flags it; it is then parked and its later
-    measurements are NaN, while the other replicas go on.
+    measurements are NaN, while the other replicas go on. `on_check(step)` runs after
+    every check (progress, heartbeats, stop requests); an exception it raises abandons
+    the stack.
     """
     n_rep = len(streams)
     n_meas = steps // measure_every + 1
@@ -60,17 +62,17 @@ def train_stack(
         if bad.any():
             diverged_step[bad] = step
             model.park(state, bad)
+        if on_check is not None:
+            on_check(step)
 
     def record(index: int, step: int) -> None:
-        check(step)
+        check(step)  # first, so that a replica found unstable now is not recorded
         alive = diverged_step < 0
         meas = model.measure(state)
         for name, values in meas.spectra.items():
             spectra[name][alive, index] = values[alive]
         for name, values in meas.scalars.items():
             scalars[name][alive, index] = values[alive]
-        if on_measure is not None:
-            on_measure(index, step)
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         record(0, 0)

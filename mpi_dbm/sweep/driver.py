@@ -13,11 +13,12 @@ burn on a hung job.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,26 +26,50 @@ import numpy as np
 
 from .. import models
 from ..config import Config
-from ..errors import ResultsFileError
-from ..store import open_writer, preflight, resolve_io
+from ..errors import ConfigError, ResultsFileError
+from ..lockfile import ResultsLock
+from ..store import Preflight, open_writer, preflight, resolve_io
 from ..streams import ReplicaStreams, shared_data_seed
 from ..train import train_stack
 from .grid import WorkUnit, work_units
 from .progress import Progress
 from .schedule import lpt_order, static_assignment
+from .stop import Interrupted, StopRequest
 
 
 @dataclass(frozen=True)
 class RunSummary:
     path: Path
     n_tasks: int
-    skipped: int  # tasks already done/diverged in a resumed file
+    skipped: int  # tasks already done/diverged in a resumed file (or outside the chunk)
     trained: int
     diverged: int
+    pending: int  # tasks of this run (chunk) still pending: > 0 only after a stop
     seconds: float
     parallel_io: bool
     n_ranks: int
     schedule: str
+    stopped: str | None  # why the run stopped early (signal name, "time limit"), or None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Part `index` of `count` (0-based) of a sweep split across jobs: a cost-balanced share of units."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Chunk:
+        """'I/K' with 1 <= I <= K (1-based on the command line)."""
+        try:
+            i, k = (int(v) for v in text.split("/"))
+        except ValueError:
+            raise ConfigError(f"--chunk must look like I/K (e.g. 2/8), got {text!r}") from None
+        if not 1 <= i <= k:
+            raise ConfigError(f"--chunk {text}: need 1 <= I <= K")
+        return cls(i - 1, k)
 
 
 def _world() -> Any:
@@ -120,80 +145,139 @@ def run_sweep(
     quiet: bool = False,
     progress_stream: TextIO | None = None,
     schedule: str | None = None,
+    chunk: Chunk | None = None,
+    time_limit: float | None = None,
+    break_lock: bool = False,
 ) -> RunSummary:
-    """Run (or complete, with `resume`) the sweep of `config` into `path`, on all ranks of `comm`."""
+    """Run (or complete, with `resume`) the sweep of `config` into `path`, on all ranks of `comm`.
+
+    `chunk` restricts the run to a cost-balanced share of the units (the file keeps the
+    full layout; `mpi-dbm merge` joins chunk files). `time_limit` (seconds) and the
+    signals of `stop.STOP_SIGNALS` stop the run cleanly: finished units are kept,
+    unfinished ones stay pending, and `RunSummary.stopped` says why.
+    """
     comm = comm or _world()
     rank, size = comm.Get_rank(), comm.Get_size()
     path = Path(path)
     if schedule is not None:
-        from dataclasses import replace
-
         config = replace(config, sweep=replace(config.sweep, schedule=schedule))
     t0 = time.monotonic()
     parallel = resolve_io(io)
-    pre = comm.bcast(preflight(path, config, force=force, resume=resume) if rank == 0 else None)
+    lock = ResultsLock(path) if rank == 0 else None
+
+    def check_path() -> Preflight:
+        pre = preflight(path, config, force=force, resume=resume)
+        if pre.error is None:
+            assert lock is not None
+            try:
+                lock.acquire(break_lock=break_lock)
+            except ResultsFileError as exc:
+                return replace(pre, error=str(exc))
+        return pre
+
+    pre = comm.bcast(check_path() if rank == 0 else None)
     if pre.error:
         raise ResultsFileError(pre.error)
 
+    stop = StopRequest(comm, time_limit)
+    stop.install()
     try:
         model = models.build(config.model, shared_data_seed(config.sweep.seed))
         units = work_units(config)
+        if chunk is not None:
+            units = static_assignment(units, model, config.train.steps, chunk.count)[chunk.index]
         done_mask = pre.done if pre.done is not None else np.zeros(config.n_tasks, dtype=bool)
         todo = [u for u in units if not done_mask[u.tasks].all()]
-        skipped = int(done_mask.sum())
+        n_todo_tasks = sum(u.n_replicas for u in todo)
+        skipped = config.n_tasks - n_todo_tasks
         writer = open_writer(path, config, model, comm, parallel=parallel, create=pre.done is None)
         finished = _SharedCount(comm)
-        n_todo_tasks = sum(u.n_replicas for u in todo)
         progress = Progress(n_todo_tasks, skipped, progress_stream, enabled=False if quiet else None)
         progress.enabled = progress.enabled and rank == 0
         diverged = 0
 
-        def on_measure(index: int, step: int) -> None:
+        def on_check(step: int) -> None:
             writer.poll()
             if rank == 0:
+                assert lock is not None
+                lock.heartbeat()
                 progress.update(finished.value())
+            if stop.requested():
+                raise Interrupted
 
         claims = _Claims(todo, config, model, comm)
-        for unit in claims:
-            streams = ReplicaStreams(unit.seeds(config.sweep.seed))
-            result = train_stack(
-                model,
-                unit.point.learning_rate,
-                unit.point.batch_size,
-                streams,
-                config.train.steps,
-                config.train.measure_every,
-                config.train.check_every,
-                on_measure,
-            )
-            writer.write_unit(unit, result)
-            diverged += int(result.diverged.sum())
-            finished.add(unit.n_replicas)
-            on_measure(-1, -1)
+        fault = _injected_fault(rank)
+        try:
+            for n_done, unit in enumerate(claims):
+                if n_done == fault:
+                    raise RuntimeError(f"fault injected by {FAULT_VARIABLE} before unit {unit.index}")
+                streams = ReplicaStreams(unit.seeds(config.sweep.seed))
+                result = train_stack(
+                    model,
+                    unit.point.learning_rate,
+                    unit.point.batch_size,
+                    streams,
+                    config.train.steps,
+                    config.train.measure_every,
+                    config.train.check_every,
+                    on_check,
+                )
+                writer.write_unit(unit, result)
+                diverged += int(result.diverged.sum())
+                finished.add(unit.n_replicas)
+                on_check(-1)
+        except Interrupted:
+            pass  # the unit in flight is abandoned: its status stays pending
         claims.free()
-        writer.finish(len(todo))
+        writer.finish()
     except (Exception, KeyboardInterrupt) as exc:
         if size == 1:
+            _release(lock)
             raise
         sys.stderr.write(f"mpi-dbm: rank {rank} of {size} failed: {exc!r}\n")
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
-        if size > 1:
-            comm.Abort(1)
+        comm.Abort(1)
         raise
+    finally:
+        stop.restore()
+    stop.free()
     if rank == 0:
         progress.update(finished.value(), force=True)
         progress.close()
     totals = comm.allreduce(np.array([finished.local, diverged]))
+    reasons = [r for r in comm.allgather(stop.reason) if r is not None]
     finished.free()
+    _release(lock)
+    first_hand = [r for r in reasons if r != "another rank stopped"]
     return RunSummary(
         path=path,
         n_tasks=config.n_tasks,
         skipped=skipped,
         trained=int(totals[0]),
         diverged=int(totals[1]),
+        pending=n_todo_tasks - int(totals[0]),
         seconds=time.monotonic() - t0,
         parallel_io=writer.parallel_io,
         n_ranks=size,
         schedule=config.sweep.schedule,
+        stopped=(first_hand or reasons or [None])[0],
+        notes=tuple(n for n in [lock.note if lock else None] if n),
     )
+
+
+FAULT_VARIABLE = "MPI_DBM_INJECT_FAULT"
+
+
+def _injected_fault(rank: int) -> int | None:
+    """Test hook: MPI_DBM_INJECT_FAULT="RANK:N" makes RANK raise before its N-th unit (0-based)."""
+    spec = os.environ.get(FAULT_VARIABLE)
+    if not spec:
+        return None
+    fault_rank, n = (int(v) for v in spec.split(":"))
+    return n if fault_rank == rank else None
+
+
+def _release(lock: ResultsLock | None) -> None:
+    if lock is not None:
+        lock.release()

@@ -1,0 +1,76 @@
+"""Clean stops: wall-time signals and time limits, agreed on by all ranks.
+
+SLURM (`--signal`), PBS and LSF send SIGTERM / SIGUSR1 / SIGUSR2 before killing a
+job; a signal may reach one rank or all. A handler only sets a flag; the trainer
+asks `requested()` at every divergence check, and the first rank that sees a stop
+raises a shared flag (an RMA counter on rank 0) so that every rank abandons its
+unit at its next check. No rank is ever inside a collective when it decides, so
+nothing deadlocks; units not finished are left pending for `--resume`.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
+#: exit status of a run stopped by a signal or time limit: incomplete but resumable (EX_TEMPFAIL)
+EXIT_INTERRUPTED = 75
+
+
+class Interrupted(Exception):
+    """Raised inside the training loop to abandon the current unit."""
+
+
+class StopRequest:
+    """Local signal flag + optional time limit + a flag shared by all ranks."""
+
+    def __init__(self, comm: Any, time_limit: float | None = None, poll_interval: float = 0.2) -> None:
+        self.reason: str | None = None
+        self._deadline = None if time_limit is None else time.monotonic() + time_limit
+        self._shared = None
+        self._published = False
+        self._poll_interval = poll_interval
+        self._last_poll = 0.0
+        self._previous: dict[int, Any] = {}
+        if comm.Get_size() > 1:
+            from mpi4py.util.sync import Counter
+
+            self._shared = Counter(comm=comm, typecode="i")
+
+    def install(self) -> None:
+        for sig in STOP_SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.reason is None:
+            self.reason = signal.Signals(signum).name
+
+    def requested(self) -> bool:
+        """True once any rank has been asked to stop (cheap; polls the shared flag sparingly)."""
+        if self.reason is None and self._deadline is not None and time.monotonic() > self._deadline:
+            self.reason = "time limit"
+        if self.reason is not None:
+            if self._shared is not None and not self._published:
+                self._shared.next(1)
+                self._published = True
+            return True
+        if self._shared is not None:
+            now = time.monotonic()
+            if now - self._last_poll >= self._poll_interval:
+                self._last_poll = now
+                if self._shared.next(0) > 0:
+                    self.reason = "another rank stopped"
+                    self._published = True
+                    return True
+        return False
+
+    def free(self) -> None:
+        if self._shared is not None:
+            self._shared.free()

@@ -1,0 +1,222 @@
+"""Reliability with real processes and real signals under mpiexec (docs/reliability.md).
+
+Kill -9 at several moments then --resume gives the same bits as an uninterrupted run;
+SIGUSR1/SIGTERM stop cleanly (exit 75) and resume completes; a failing rank ends the
+job promptly with its rank in the message; a second run on a busy file is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import MPI_ENV, MPIEXEC, PYTHON, run_cli
+
+LONG = """
+[sweep]
+name = "long"
+seed = 3
+replicas = 8
+points = [[0.04, 8], [0.02, 8], [0.06, 16], [0.03, 4]]
+block_size = 2
+schedule = "{schedule}"
+[model]
+kind = "grbm"
+n_visible = 6
+n_hidden = 6
+[train]
+steps = 6000
+measure_every = 1000
+"""
+
+
+def write_config(path, schedule="dynamic"):
+    path.write_text(LONG.format(schedule=schedule))
+    return path
+
+
+def start(*args: str, ranks: int = 2, env: dict | None = None) -> subprocess.Popen:
+    cmd = [MPIEXEC, "-n", str(ranks), PYTHON, "-m", "mpi_dbm", *args]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **MPI_ENV, **(env or {})}, start_new_session=True,
+    )
+
+
+def rank_pids(proc: subprocess.Popen) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def contents(path) -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as f:
+        return {
+            **{f"spectra/{k}": v[...] for k, v in f["spectra"].items()},
+            **{f"scalars/{k}": v[...] for k, v in f["scalars"].items()},
+            **{f"tasks/{k}": v[...] for k, v in f["tasks"].items()},
+        }
+
+
+def assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    d = tmp_path_factory.mktemp("rel")
+    cfg = write_config(d / "long.toml")
+    proc = run_cli("run", str(cfg), "-o", str(d / "ref.h5"), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return contents(d / "ref.h5")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("schedule", ["dynamic", "static"])
+def test_kill_9_at_random_moments_then_resume_is_bitwise_identical(tmp_path, reference, schedule):
+    cfg = write_config(tmp_path / "long.toml", schedule)
+    out = tmp_path / "out.h5"
+    rng = np.random.default_rng(17 if schedule == "dynamic" else 18)
+    kills = 0
+    for attempt in range(6):
+        proc = start("run", str(cfg), "-o", str(out), "--resume", "--quiet")
+        time.sleep(rng.uniform(0.8, 2.5))
+        victims = rank_pids(proc)
+        if proc.poll() is not None or not victims:
+            proc.communicate()
+            break
+        try:
+            os.kill(victims[rng.integers(len(victims))], signal.SIGKILL)  # any rank, any moment
+        except ProcessLookupError:  # the run finished meanwhile
+            proc.communicate(timeout=60)
+            break
+        proc.communicate(timeout=60)
+        kills += 1
+        if attempt >= 2:
+            break
+    assert kills >= 1
+    with h5py.File(out, "r", locking=False) as f:
+        pending_after_kills = int((f["tasks/status"][...] == 0).sum())
+    print(f"{schedule}: {kills} kill(s), {pending_after_kills} of 32 tasks pending afterwards")
+    assert pending_after_kills > 0
+    final = run_cli("run", str(cfg), "-o", str(out), "--resume", ranks=2)
+    assert final.returncode == 0, final.stderr
+    assert f"{pending_after_kills} tasks trained" in final.stdout
+    assert_same(contents(out), reference)
+    assert not (tmp_path / "out.h5.lock").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "to_mpiexec"), [(signal.SIGUSR1, True), (signal.SIGTERM, False)])
+def test_wall_time_signal_stops_cleanly_and_resume_completes(tmp_path, reference, sig, to_mpiexec):
+    cfg = write_config(tmp_path / "long.toml")
+    out = tmp_path / "out.h5"
+    proc = start("run", str(cfg), "-o", str(out))
+    time.sleep(2.0)
+    t0 = time.monotonic()
+    if to_mpiexec:  # what a batch script's `kill -USR1 $launcher` does; mpiexec forwards it
+        proc.send_signal(sig)
+    else:  # SLURM signals every task; here only one rank gets it: the others must follow
+        os.kill(rank_pids(proc)[-1], sig)
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - t0 < 10
+    assert f"stopped early ({signal.Signals(sig).name})" in err
+    assert "--resume" in err
+    if to_mpiexec:
+        assert proc.returncode == 75
+    with h5py.File(out, "r") as f:
+        status = f["tasks/status"][...]
+    assert 0 < int((status == 0).sum()), "stopped too late to test anything"
+    final = run_cli("run", str(cfg), "-o", str(out), "--resume", ranks=2)
+    assert final.returncode == 0, final.stderr
+    assert_same(contents(out), reference)
+
+
+def test_time_limit_stops_with_exit_75(tmp_path):
+    cfg = write_config(tmp_path / "long.toml")
+    out = tmp_path / "out.h5"
+    proc = run_cli("run", str(cfg), "-o", str(out), "--time-limit", "0:01", ranks=2)
+    assert proc.returncode == 75, proc.stderr
+    assert "stopped early (time limit)" in proc.stderr
+
+
+def test_failing_rank_aborts_the_job_promptly(tmp_path):
+    cfg = write_config(tmp_path / "long.toml")
+    t0 = time.monotonic()
+    proc = start("run", str(cfg), "-o", str(tmp_path / "o.h5"), "--quiet", env={"MPI_DBM_INJECT_FAULT": "1:1"})
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert time.monotonic() - t0 < 20
+    assert "mpi-dbm: rank 1 of 2 failed: RuntimeError('fault injected" in err
+
+
+def test_second_run_on_a_busy_file_is_refused_and_status_can_read(tmp_path):
+    cfg = write_config(tmp_path / "long.toml")
+    out = tmp_path / "out.h5"
+    first = start("run", str(cfg), "-o", str(out), "--quiet")
+    try:
+        for _ in range(100):
+            if (tmp_path / "out.h5.lock").exists() and out.exists():
+                break
+            time.sleep(0.1)
+        owner = json.loads((tmp_path / "out.h5.lock").read_text())
+        second = run_cli("run", str(cfg), "-o", str(out), "--resume")
+        assert second.returncode == 2
+        assert "is in use by another run" in second.stderr and f"pid {owner['pid']}" in second.stderr
+        assert "--break-lock" in second.stderr
+        status = run_cli("status", str(out))
+        assert status.returncode == 0, status.stderr
+        assert "tasks: 32 =" in status.stdout
+    finally:
+        first.send_signal(signal.SIGUSR1)
+        first.communicate(timeout=60)
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path, tiny_config):
+    cfg = tiny_config()
+    out = tmp_path / "r.h5"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    import socket
+
+    (tmp_path / "r.h5.lock").write_text(
+        json.dumps({"host": socket.gethostname(), "pid": dead.pid, "job": None, "started": "x"})
+    )
+    proc = run_cli("run", str(cfg), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "took over the lock" in proc.stderr and "is gone" in proc.stderr
+    assert not (tmp_path / "r.h5.lock").exists()
+
+
+def test_chunks_merge_to_the_single_run(tmp_path, tiny_config):
+    cfg = tiny_config()
+    ref = tmp_path / "ref.h5"
+    assert run_cli("run", str(cfg), "-o", str(ref), "--quiet").returncode == 0
+    parts = []
+    for i in (1, 2, 3):
+        part = tmp_path / f"part{i}.h5"
+        proc = run_cli("run", str(cfg), "-o", str(part), "--chunk", f"{i}/3", ranks=2)
+        assert proc.returncode == 0, proc.stderr
+        assert f"of chunk {i}/3" in proc.stdout
+        parts.append(str(part))
+    merged = tmp_path / "merged.h5"
+    proc = run_cli("merge", str(merged), *parts)
+    assert proc.returncode == 0, proc.stderr
+    assert "18 of 18 tasks finished, 0 pending" in proc.stdout
+    assert_same(contents(merged), contents(ref))
+    again = run_cli("merge", str(merged), *parts)
+    assert again.returncode == 2 and "exists" in again.stderr
+    other = tiny_config(name="other.toml", edits={"seed = 7": "seed = 9"})
+    bad = tmp_path / "bad.h5"
+    assert run_cli("run", str(other), "-o", str(bad), "--quiet", "--chunk", "1/3").returncode == 0
+    proc = run_cli("merge", str(tmp_path / "m2.h5"), parts[0], str(bad))
+    assert proc.returncode == 2 and "not from the same sweep" in proc.stderr and "seed" in proc.stderr
+    assert not (tmp_path / "m2.h5").exists()
