@@ -25,7 +25,7 @@ import numpy as np
 from . import __version__
 from .config import Config, parse_text
 from .errors import ConfigError, ResultsFileError
-from .models.base import Model
+from .models.base import DIVERGENCE_REASONS, Model
 from .sweep.grid import WorkUnit, task_table
 from .train import StackResult
 
@@ -81,6 +81,8 @@ def _create_layout(f: h5py.File, config: Config, model: Model, attrs: dict[str, 
     tasks.create_dataset("status", shape=(n_tasks,), dtype="i1", fillvalue=PENDING)
     tasks["status"].attrs["meaning"] = "0 pending, 1 done, 2 diverged"
     tasks.create_dataset("diverged_step", shape=(n_tasks,), dtype="i8", fillvalue=-1)
+    tasks.create_dataset("diverged_reason", shape=(n_tasks,), dtype="i1", fillvalue=0)
+    tasks["diverged_reason"].attrs["meaning"] = ", ".join(f"{k} {v}" for k, v in DIVERGENCE_REASONS.items())
     pts = f.create_group("points")
     pts.create_dataset("learning_rate", shape=(len(config.sweep.points),), dtype="f8")
     pts.create_dataset("batch_size", shape=(len(config.sweep.points),), dtype="i8")
@@ -113,6 +115,7 @@ def _write_data(f: h5py.File, tasks: slice, result: StackResult) -> None:
     for name, values in result.scalars.items():
         f["scalars"][name][tasks] = values
     f["tasks/diverged_step"][tasks] = result.diverged_step
+    f["tasks/diverged_reason"][tasks] = result.diverged_reason
 
 
 def _write_status(f: h5py.File, tasks: slice, result: StackResult) -> None:
@@ -484,7 +487,11 @@ def merge(output: str | Path, inputs: list[str | Path], *, force: bool = False) 
         with h5py.File(tmp, "w") as f:
             _create_layout(f, config, model, attrs)
             _write_tables(f, config)
-            names = ["tasks/diverged_step", *(f"spectra/{s.name}" for s in model.spectra)]
+            names = [
+                "tasks/diverged_step",
+                "tasks/diverged_reason",
+                *(f"spectra/{s.name}" for s in model.spectra),
+            ]
             names += [f"scalars/{n}" for n in model.scalars]
             for res in opened:
                 have = res.status() != PENDING

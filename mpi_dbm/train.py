@@ -23,6 +23,7 @@ class StackResult:
     spectra: dict[str, np.ndarray]  # name -> (R, n_measure, size)
     scalars: dict[str, np.ndarray]  # name -> (R, n_measure)
     diverged_step: np.ndarray  # (R,) int64, -1 where the replica never diverged
+    diverged_reason: np.ndarray  # (R,) int8, models.base.NON_FINITE / OUTSIDE_REGION, 0 if none
 
     @property
     def diverged(self) -> np.ndarray:
@@ -55,12 +56,15 @@ def train_stack(
     spectra = {s.name: np.full((n_rep, n_meas, s.size), np.nan) for s in model.spectra}
     scalars = {name: np.full((n_rep, n_meas), np.nan) for name in model.scalars}
     diverged_step = np.full(n_rep, -1, dtype=np.int64)
+    diverged_reason = np.zeros(n_rep, dtype=np.int8)
     state = model.init(streams, batch_size)
 
     def check(step: int) -> None:
-        bad = model.unstable(state) & (diverged_step < 0)
+        code = np.asarray(model.unstable(state)).astype(np.int8)
+        bad = (code != 0) & (diverged_step < 0)
         if bad.any():
             diverged_step[bad] = step
+            diverged_reason[bad] = code[bad]
             model.park(state, bad)
         if on_check is not None:
             on_check(step)
@@ -82,4 +86,4 @@ def train_stack(
                 record(step // measure_every, step)
             elif step % check_every == 0:
                 check(step)
-    return StackResult(spectra, scalars, diverged_step)
+    return StackResult(spectra, scalars, diverged_step, diverged_reason)

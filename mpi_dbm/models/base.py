@@ -15,6 +15,14 @@ import numpy as np
 
 from ..streams import ReplicaStreams
 
+#: divergence reasons recorded in /tasks/diverged_reason
+STABLE, NON_FINITE, OUTSIDE_REGION = 0, 1, 2
+DIVERGENCE_REASONS = {
+    STABLE: "none",
+    NON_FINITE: "non-finite values",
+    OUTSIDE_REGION: "left the stability region",
+}
+
 
 @dataclass(frozen=True)
 class SpectrumInfo:
@@ -62,7 +70,9 @@ class Model(ABC):
 
     @abstractmethod
     def unstable(self, state: Any) -> np.ndarray:
-        """Boolean (R,): replicas with non-finite values or outside the stability region."""
+        """Divergence code per replica (R,): 0 fine, NON_FINITE, or OUTSIDE_REGION.
+
+        A boolean array is accepted too (True counts as NON_FINITE)."""
 
     @abstractmethod
     def park(self, state: Any, mask: np.ndarray) -> None:

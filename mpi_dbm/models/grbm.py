@@ -29,7 +29,7 @@ import numpy as np
 from ..streams import ReplicaStreams
 from ..tables import Table
 from . import targets
-from .base import Measurement, Model, SpectrumInfo
+from .base import NON_FINITE, OUTSIDE_REGION, STABLE, Measurement, Model, SpectrumInfo
 
 
 @dataclass(frozen=True)
@@ -312,15 +312,17 @@ class GRBM(Model):
         return np.where(sign > 0, kl, np.inf)
 
     def unstable(self, state: GRBMState) -> np.ndarray:
+        """NON_FINITE for inf/NaN in W or the chains; OUTSIDE_REGION where σ_h² x_max ≥ μ² (K not > 0)."""
         W = state.W
         bad = ~np.isfinite(W).all(axis=(1, 2))
         if state.chains is not None:
             bad |= ~np.isfinite(state.chains).all(axis=(1, 2))
+        code = np.where(bad, NON_FINITE, STABLE).astype(np.int8)
         ok = ~bad
         if ok.any():
             x_max = np.linalg.eigvalsh(self.gram(W[ok]))[:, -1]
-            bad[ok] = self.spec.sigma_h**2 * x_max >= self.spec.mu**2
-        return bad
+            code[ok] = np.where(self.spec.sigma_h**2 * x_max >= self.spec.mu**2, OUTSIDE_REGION, STABLE)
+        return code
 
     def park(self, state: GRBMState, mask: np.ndarray) -> None:
         state.W[mask] = 0.0

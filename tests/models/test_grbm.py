@@ -121,6 +121,7 @@ def test_divergence_is_recorded_with_its_step():
     res = train_stack(model, 3.0, 4, streams(4), steps=400, measure_every=100, check_every=10)
     assert res.diverged.all()
     assert np.all(res.diverged_step > 0) and np.all(res.diverged_step % 10 == 0)
+    assert set(res.diverged_reason.tolist()) <= {1, 2}
     for r, step in enumerate(res.diverged_step):
         after = np.arange(0, 401, 100) >= step
         assert np.isnan(res.spectra["X"][r, after]).all()

@@ -80,8 +80,10 @@ def test_diverging_point_is_recorded_and_the_sweep_goes_on(tmp_path, tiny_config
     with h5py.File(out, "r") as f:
         status = f["tasks/status"][...]
         step = f["tasks/diverged_step"][...]
+        reason = f["tasks/diverged_reason"][...]
     assert np.all(status[:12] == 1) and np.all(status[12:] == 2)
     assert np.all(step[:12] == -1) and np.all(step[12:] > 0)
+    assert np.all(reason[:12] == 0) and np.all(np.isin(reason[12:], [1, 2]))
 
 
 def test_resume_skips_finished_tasks_and_completes_the_file(tmp_path, tiny_config, reference):
