@@ -38,6 +38,12 @@ if [[ -z ${HDF5_DIR:-}${HDF5_INCLUDEDIR:-}${HDF5_PKGCONFIG_NAME:-} ]]; then
     pkg-config --exists hdf5-openmpi 2>/dev/null || need_apt+=(libhdf5-openmpi-dev pkg-config)
 fi
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
+# test tools (optional: only installed where apt is usable)
+want_apt=()
+command -v shellcheck >/dev/null 2>&1 || want_apt+=(shellcheck)
+if ((${#want_apt[@]})) && [[ ${MPI_DBM_SKIP_APT:-0} != 1 && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    need_apt+=("${want_apt[@]}")
+fi
 if ((${#need_apt[@]})); then
     if [[ ${MPI_DBM_SKIP_APT:-0} == 1 || $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
         die "missing ${need_apt[*]}: on a cluster run 'module load <mpi> <parallel-hdf5>' and set HDF5_DIR first (README: 'Installing on a cluster'); on Debian as root this script installs them"
@@ -45,7 +51,8 @@ if ((${#need_apt[@]})); then
     say "apt-get install ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends openmpi-bin libopenmpi-dev libhdf5-openmpi-dev pkg-config gcc >/dev/null
+    apt-get install -y -qq --no-install-recommends openmpi-bin libopenmpi-dev libhdf5-openmpi-dev pkg-config gcc \
+        "${want_apt[@]}" >/dev/null
 fi
 
 # 2. The venv and binary wheels (mpi4py's wheel loads the system libmpi).

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..tables import Table
-from . import grbm
+from . import grbm, linear, teacher_student
 from .base import Measurement, Model, SpectrumInfo
 
 
@@ -26,6 +26,8 @@ class Family:
 
 REGISTRY: dict[str, Family] = {
     "grbm": Family(parse=grbm.parse, model=grbm.GRBM),
+    "teacher_student": Family(parse=teacher_student.parse, model=teacher_student.TeacherStudent),
+    "linear": Family(parse=linear.parse, model=linear.LinearNet),
 }
 
 
