@@ -21,6 +21,7 @@ demo: install
 	@mkdir -p $(RESULTS)
 	$(MPIRUN) -n $(NP) $(BIN)/mpi-dbm run -o $(RESULTS)/demo.h5 --resume
 	$(BIN)/mpi-dbm status $(RESULTS)/demo.h5
+	$(BIN)/mpi-dbm analyze $(RESULTS)/demo.h5 -o $(RESULTS)/demo_report --force
 
 test: install
 	$(BIN)/python -m pytest

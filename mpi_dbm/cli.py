@@ -224,6 +224,77 @@ def merge(output: str, inputs: tuple[str, ...], force: bool) -> None:
     )
 
 
+# -- analyze -------------------------------------------------------------------------
+def _window(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        a, b = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: use START:STOP (steps, inclusive)") from None
+    if a > b:
+        raise click.BadParameter(f"{text!r}: START must not exceed STOP")
+    return a, b
+
+
+@main.command()
+@click.argument("results_file", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "outdir",
+    type=click.Path(file_okay=False),
+    help="Report directory [default: RESULTS_report].",
+)
+@click.option(
+    "--measurement",
+    type=int,
+    help="Measurement index to analyse (default: the last; negative counts from the end).",
+)
+@click.option(
+    "--window",
+    metavar="START:STOP",
+    help="Pool every measurement with START <= step <= STOP (a stationary window).",
+)
+@click.option(
+    "--alpha",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.01,
+    show_default=True,
+    help="Significance level of every test.",
+)
+@click.option(
+    "--no-figures", is_flag=True, help="Skip the PNG figures (faster; the page then has tables only)."
+)
+@click.option("--force", is_flag=True, help="Overwrite the report in an existing, non-empty directory.")
+@user_errors
+def analyze(
+    results_file: str,
+    outdir: str | None,
+    measurement: int | None,
+    window: str | None,
+    alpha: float,
+    no_figures: bool,
+    force: bool,
+) -> None:
+    """Analyse RESULTS_FILE: cluster statistics, Wigner surmise and r-tilde verdicts, the linear
+    scaling rule (pooled fits and equal-alpha/|B| collapse), non-universal shifts, Marchenko-Pastur
+    at initialisation. Writes summary.json, analysis.h5, PNG figures and report.html.
+    """
+    if measurement is not None and window is not None:
+        raise click.UsageError("--measurement and --window exclude each other")
+    from .analysis import AnalysisParameters
+    from .analysis import analyze as run_analysis
+    from .analysis.output import prepare_outdir, verdict_table, write_all
+
+    params = AnalysisParameters(measurement=measurement, window=_window(window), alpha=alpha)
+    result = run_analysis(results_file, params)  # reads and checks the file before anything is written
+    out = prepare_outdir(outdir or f"{Path(results_file).with_suffix('')}_report", force)
+    files = write_all(result, out, figures=not no_figures)
+    click.echo(verdict_table(result))
+    click.echo(f"mpi-dbm: report {files['report']} (numbers: {files['summary']}, tables: {files['tables']})")
+
+
 # -- config ------------------------------------------------------------------------
 @main.group("config")
 def config_group() -> None:

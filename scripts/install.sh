@@ -41,6 +41,7 @@ command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 # test tools (optional: only installed where apt is usable)
 want_apt=()
 command -v shellcheck >/dev/null 2>&1 || want_apt+=(shellcheck)
+command -v chromium >/dev/null 2>&1 || want_apt+=(chromium)  # the report test opens report.html
 if ((${#want_apt[@]})) && [[ ${MPI_DBM_SKIP_APT:-0} != 1 && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     need_apt+=("${want_apt[@]}")
 fi

@@ -1,0 +1,158 @@
+"""Statistics of one cluster of levels at one (α, |B|) point, with errors and verdicts.
+
+Input rows have shape (replicas, window, n): errors are jackknife over replicas
+(measurements of one replica are correlated). Every number carries its error, and
+every fit and test records its method (scikit-learn's habit of parameters next to
+results).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import rmt
+from .expect import UNIVERSAL_SLOPES, Cluster, cluster_rms_slope
+
+N_JACKKNIFE_BLOCKS = 50
+
+
+def _value(x: float, err: float) -> dict[str, float]:
+    return {"value": float(x), "error": float(err)}
+
+
+def jackknife_over_replicas(rows: np.ndarray, statistic) -> tuple[float, float]:
+    """Blockwise jackknife over axis 0 (replicas) of `statistic(rows_subset)`."""
+    n = rows.shape[0]
+    if n < 2:
+        return float(statistic(rows)), math.nan
+    res = rmt.jackknife(rows, statistic, n_blocks=min(n, N_JACKKNIFE_BLOCKS))
+    return float(res.estimate), float(res.error)
+
+
+@dataclass
+class ClusterStats:
+    """Everything measured for one cluster at one point (JSON-ready via `record`)."""
+
+    cluster: Cluster
+    n_realisations: int
+    values: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> value, error
+    predicted: dict[str, float] = field(default_factory=dict)
+    fits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    spacings: np.ndarray | None = None  # normalised pair spacings s (for plots)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster.label,
+            "levels": [self.cluster.start, self.cluster.stop],
+            "kind": self.cluster.kind,
+            "n_levels": self.cluster.n,
+            "predicted_centre": self.cluster.centre,
+            "n_realisations": self.n_realisations,
+            "values": self.values,
+            "predicted": self.predicted,
+            "fits": self.fits,
+            "tests": self.tests,
+        }
+
+
+def cluster_stats(
+    rows: np.ndarray,
+    cluster: Cluster,
+    v: float | None,
+    shift: float | None,
+    alpha: float,
+) -> ClusterStats:
+    """rows: (replicas, window, n) levels of this cluster; v: predicted GOE variance (or None)."""
+    n = cluster.n
+    flat = rows.reshape(-1, n)
+    stats = ClusterStats(cluster, flat.shape[0])
+    mean = jackknife_over_replicas(rows, lambda r: np.mean(r))
+    stats.values["centre"] = _value(*mean)
+    if cluster.centre is not None:
+        stats.values["shift"] = _value(mean[0] - cluster.centre, mean[1])
+        if shift is not None:
+            stats.predicted["shift"] = shift
+    if v is not None:
+        stats.predicted["v"] = v
+        stats.predicted["sqrt_v"] = math.sqrt(v)
+    if flat.shape[0] < 3:
+        return stats
+    if n == 1:
+        _single(rows, stats, v)
+    elif n == 2:
+        _pair(rows, stats, v, alpha)
+    else:
+        _cluster(rows, stats, v, alpha)
+    return stats
+
+
+def _single(rows: np.ndarray, stats: ClusterStats, v: float | None) -> None:
+    stats.values["variance"] = _value(*jackknife_over_replicas(rows, lambda r: np.var(r, ddof=1)))
+    stats.values["std"] = _value(*jackknife_over_replicas(rows, lambda r: np.std(r, ddof=1)))
+    if v is not None:
+        stats.predicted["variance"] = 2.0 * v
+        stats.predicted["std"] = math.sqrt(2.0 * v)
+        stats.values["std/sqrt_v"] = _value(
+            stats.values["std"]["value"] / math.sqrt(v), stats.values["std"]["error"] / math.sqrt(v)
+        )
+        stats.predicted["std/sqrt_v"] = UNIVERSAL_SLOPES["single_std"]
+
+
+def _pair(rows: np.ndarray, stats: ClusterStats, v: float | None, alpha: float) -> None:
+    spacing = rows[..., 1] - rows[..., 0]  # (replicas, window); rows are ascending
+    mean_s = jackknife_over_replicas(spacing, np.mean)
+    stats.values["mean_spacing"] = _value(*mean_s)
+    stats.values["s2"] = _value(*jackknife_over_replicas(spacing, lambda s: np.mean(s**2) / np.mean(s) ** 2))
+    pooled = rows.reshape(-1)
+    n_rep = rows.shape[0]
+    fit = (
+        rmt.fit_goe2(pooled, errors="jackknife", n_blocks=min(n_rep, 10))
+        if n_rep >= 2
+        else rmt.fit_goe2(pooled)
+    )
+    stats.fits["goe2"] = fit.record()
+    sigma, sigma_err = abs(fit["sigma"]), fit.error("sigma")
+    stats.values["sqrt_pi_sigma"] = _value(math.sqrt(math.pi) * sigma, math.sqrt(math.pi) * sigma_err)
+    s = spacing.reshape(-1) / mean_s[0]
+    stats.spacings = s
+    ver = rmt.verdict(s, quantity="s", n=2, alpha=alpha)
+    stats.tests["spacing"] = {**ver.record(), "summary": ver.summary()}
+    if v is not None:
+        pred = UNIVERSAL_SLOPES["pair_mean_spacing"] * math.sqrt(v)
+        stats.predicted["mean_spacing"] = pred
+        stats.predicted["sqrt_pi_sigma"] = pred
+        stats.predicted["s2"] = rmt.MEAN_S2["goe"]
+        for name in ("mean_spacing", "sqrt_pi_sigma"):
+            val = stats.values[name]
+            stats.values[f"{name}/sqrt_v"] = _value(val["value"] / math.sqrt(v), val["error"] / math.sqrt(v))
+            stats.predicted[f"{name}/sqrt_v"] = UNIVERSAL_SLOPES["pair_mean_spacing"]
+
+
+def _cluster(rows: np.ndarray, stats: ClusterStats, v: float | None, alpha: float) -> None:
+    n = stats.cluster.n
+    flat = rows.reshape(-1, n)
+    centre = float(np.mean(flat))
+    stats.values["second_moment"] = _value(
+        *jackknife_over_replicas(rows, lambda r: np.mean((r - np.mean(r)) ** 2))
+    )
+    ratio = rmt.mean_spacing_ratio(flat, n_blocks=min(rows.shape[0], 20))
+    stats.values["mean_rtilde"] = _value(ratio.value, ratio.error)
+    ref = rmt.reference_mean_ratio("goe", n)
+    stats.predicted["mean_rtilde"] = ref.value
+    ver = rmt.ratio_verdict(flat, alpha=alpha)
+    stats.tests["ratio"] = {**ver.record(), "summary": ver.summary()}
+    fit = rmt.fit_semicircle(flat.reshape(-1) - centre, n_blocks=min(rows.shape[0], 20))
+    stats.fits["semicircle"] = fit.record()
+    stats.values["radius"] = _value(fit["radius"], fit.error("radius"))
+    if v is not None:
+        m2 = stats.values["second_moment"]
+        stats.predicted["second_moment"] = (n + 1) * v
+        stats.predicted["radius"] = 2.0 * math.sqrt(n * v)
+        rms = math.sqrt(m2["value"])
+        stats.values["rms/sqrt_v"] = _value(rms / math.sqrt(v), 0.5 * m2["error"] / rms / math.sqrt(v))
+        stats.predicted["rms/sqrt_v"] = cluster_rms_slope(n)

@@ -1,0 +1,416 @@
+"""`analyze`: a results file -> per-point cluster statistics, scaling fits, verdicts, summary.json."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__, rmt
+from .data import Dataset, PointData, load
+from .expect import (
+    UNIVERSAL_SLOPES,
+    Cluster,
+    Expectation,
+    cluster_rms_slope,
+    detect_clusters,
+    expectation_for,
+)
+from .observables import ClusterStats, cluster_stats
+from .scaling import CollapseTest, ProportionalFit, collapse_test, equal_temperature_groups, proportional_fit
+
+
+@dataclass(frozen=True)
+class AnalysisParameters:
+    """How the analysis was done (stored next to the results, as scikit-learn stores params)."""
+
+    measurement: int | None = None  # index into /measure/step; None = last
+    window: tuple[int, int] | None = None  # pool all measurements with start <= step <= stop
+    alpha: float = 0.01  # significance level of every test
+    join: float = 2.0  # cluster detection threshold (only where the model gives no clusters)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "measurement": self.measurement,
+            "window": list(self.window) if self.window else None,
+            "alpha": self.alpha,
+            "cluster_detection_join": self.join,
+            "unfolding": "none (pair spacings are normalised by their mean; clusters use r-tilde)",
+            "errors": "jackknife over replicas (blocks of replicas, at most 50)",
+        }
+
+
+@dataclass
+class Verdict:
+    name: str
+    status: str  # "pass", "fail", "info"
+    detail: str
+
+    def record(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "detail": self.detail}
+
+
+@dataclass
+class Analysis:
+    dataset: Dataset
+    parameters: AnalysisParameters
+    expectation: Expectation
+    clusters: dict[str, list[Cluster]]
+    clusters_detected: dict[str, bool]
+    stats: dict[tuple[str, int], list[ClusterStats]]  # (spectrum, point index) -> per cluster
+    universality: dict[tuple[str, int], dict[str, Any]]
+    fits: dict[str, list[ProportionalFit]]
+    collapse: list[CollapseTest]
+    shift_fits: dict[str, list[dict[str, Any]]]
+    initial: dict[str, dict[str, Any]]
+    relaxation: dict[str, list[dict[str, Any]]]
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        ds = self.dataset
+        points = []
+        for p in ds.points:
+            entry = {
+                "index": p.index,
+                "learning_rate": p.learning_rate,
+                "batch_size": p.batch_size,
+                "temperature": p.temperature,
+                "tasks": p.n_total,
+                "analysed": p.n_done,
+                "excluded_diverged": p.n_diverged,
+                "missing_pending": p.n_pending,
+                "spectra": {},
+            }
+            for name in ds.spectra:
+                entry["spectra"][name] = {
+                    "clusters": [s.record() for s in self.stats.get((name, p.index), [])],
+                    "universality": self.universality.get((name, p.index)),
+                }
+            points.append(entry)
+        return {
+            "mpi_dbm_version": __version__,
+            "results_file": str(ds.path),
+            "config_sha256": ds.attrs.get("config_sha256"),
+            "model_kind": ds.config.model.kind,
+            "config": ds.config.to_toml(),
+            "parameters": self.parameters.record(),
+            "analysed_steps": ds.selected_steps.tolist(),
+            "theory": self.expectation.description,
+            "clusters": {
+                name: {"detected_from_data": self.clusters_detected[name], "clusters": [c.label for c in cl]}
+                for name, cl in self.clusters.items()
+            },
+            "points": points,
+            "linear_scaling": {name: [f.record() for f in fits] for name, fits in self.fits.items()},
+            "collapse": [c.record() for c in self.collapse],
+            "mean_shift": self.shift_fits,
+            "initial_spectrum": self.initial,
+            "relaxation": self.relaxation,
+            "verdicts": [v.record() for v in self.verdicts],
+        }
+
+
+def _cluster_rows(point: PointData, name: str, c: Cluster) -> np.ndarray:
+    return point.samples[name][..., c.start : c.stop]
+
+
+def _universality(stats: list[ClusterStats], alpha: float) -> dict[str, Any] | None:
+    """Pooled verdict over every pair (s normalised per pair) of one point."""
+    s = [st.spacings for st in stats if st.spacings is not None]
+    if not s:
+        return None
+    pooled = np.concatenate(s)
+    ver = rmt.verdict(pooled, quantity="s", n=2, alpha=alpha)
+    return {**ver.record(), "summary": ver.summary(), "n_spacings": int(pooled.size)}
+
+
+def _initial(ds: Dataset, exp: Expectation) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name in ds.spectra:
+        law = exp.initial_law(name)
+        x = ds.initial[name]
+        if law is None or x.size < 20 or not np.any(ds.steps == 0):
+            continue
+        fit = rmt.fit_marchenko_pastur(x.reshape(-1) / law.normalisation)
+        rec = fit.record()
+        out[name] = {
+            "fit": rec,
+            "expected_scale": law.scale,
+            "expected_ratio": law.ratio,
+            "normalisation": law.normalisation,
+            "scale_over_expected": rec["scale"] / law.scale,
+            "n_eigenvalues": int(x.size),
+        }
+    return out
+
+
+def _relaxation(ds: Dataset, exp: Expectation, clusters: dict[str, list[Cluster]]) -> dict[str, list[dict]]:
+    """Lag-one autocorrelation of δx between consecutive measurements -> rate in t = nα."""
+    out: dict[str, list[dict]] = {}
+    sel = ds.selected if len(ds.selected) > 1 else np.arange(len(ds.steps) // 2, len(ds.steps))
+    if len(sel) < 2:
+        return out
+    dstep = int(ds.steps[sel[1]] - ds.steps[sel[0]])
+    for name in ds.spectra:
+        rows = []
+        for p in ds.points:
+            traj = p.trajectories[name][:, sel]
+            if traj.shape[0] < 2:
+                continue
+            for c in clusters[name]:
+                x = traj[..., c.start : c.stop].mean(axis=-1)  # cluster centre per replica and time
+                d = x - x.mean(axis=1, keepdims=True)
+                num = np.nanmean(d[:, 1:] * d[:, :-1])
+                den = np.nanmean(d * d)
+                rho = float(num / den) if den > 0 else math.nan
+                dt = dstep * p.learning_rate
+                rate = -math.log(rho) / dt if 0.02 < rho < 0.98 else math.nan
+                pred = exp.relaxation_rate(name, c)
+                rows.append(
+                    {
+                        "point": p.index,
+                        "cluster": c.label,
+                        "lag_steps": dstep,
+                        "lag_t": dt,
+                        "autocorrelation": rho,
+                        "rate": rate,
+                        "predicted_rate": pred,
+                        "resolved": bool(math.isfinite(rate)),
+                    }
+                )
+        out[name] = rows
+    return out
+
+
+def analyze(path: str | Path, parameters: AnalysisParameters | None = None) -> Analysis:
+    """Run every analysis step on a results file (no files written; see `write`)."""
+    params = parameters or AnalysisParameters()
+    ds = load(path, params.measurement, params.window)
+    exp = expectation_for(ds.config)
+    clusters: dict[str, list[Cluster]] = {}
+    detected: dict[str, bool] = {}
+    for name in ds.spectra:
+        size = ds.points[0].samples[name].shape[-1]
+        cl = exp.clusters(name, size)
+        detected[name] = cl is None
+        if cl is None:
+            pooled = (
+                np.concatenate([p.realisations(name) for p in ds.points if p.n_done])
+                if any(p.n_done for p in ds.points)
+                else np.empty((0, size))
+            )
+            cl = detect_clusters(pooled, params.join) if len(pooled) else []
+        clusters[name] = cl
+
+    stats: dict[tuple[str, int], list[ClusterStats]] = {}
+    universality = {}
+    for p in ds.points:
+        if p.n_done < 2:
+            continue
+        for name in ds.spectra:
+            rows = []
+            for c in clusters[name]:
+                v = exp.variance(name, c, p.learning_rate, p.batch_size)
+                shift = exp.shift(name, c, p.learning_rate, p.batch_size)
+                rows.append(cluster_stats(_cluster_rows(p, name, c), c, v, shift, params.alpha))
+            stats[(name, p.index)] = rows
+            universality[(name, p.index)] = _universality(rows, params.alpha)
+
+    fits = _scaling_fits(ds, clusters, stats)
+    collapse = []
+    for group in equal_temperature_groups([p.temperature for p in ds.points]):
+        members = [ds.points[i] for i in group if ds.points[i].n_done >= 2]
+        if len(members) < 2:
+            continue
+        for name in ds.spectra:
+            samples = [m.samples[name][:, -1] for m in members]
+            collapse.append(
+                collapse_test(members[0].temperature, [m.index for m in members], name, samples, params.alpha)
+            )
+    analysis = Analysis(
+        ds,
+        params,
+        exp,
+        clusters,
+        detected,
+        stats,
+        universality,
+        fits,
+        collapse,
+        _shift_fits(ds, clusters, stats),
+        _initial(ds, exp),
+        _relaxation(ds, exp, clusters),
+    )
+    analysis.verdicts = _verdicts(analysis)
+    return analysis
+
+
+def _scaling_fits(ds: Dataset, clusters, stats) -> dict[str, list[ProportionalFit]]:
+    out: dict[str, list[ProportionalFit]] = {}
+    for name in ds.spectra:
+        series: dict[str, tuple[list, list, list, float | None]] = {}
+        for p in ds.points:
+            for st in stats.get((name, p.index), []):
+                sqrt_v = st.predicted.get("sqrt_v")
+                if sqrt_v is None:
+                    continue
+                c = st.cluster
+                candidates = {
+                    "pair_mean_spacing": ("mean_spacing", UNIVERSAL_SLOPES["pair_mean_spacing"]),
+                    "pair_sqrt_pi_sigma": ("sqrt_pi_sigma", UNIVERSAL_SLOPES["pair_sqrt_pi_sigma"]),
+                    "single_std": ("std", UNIVERSAL_SLOPES["single_std"]),
+                    f"cluster{c.n}_rms": ("second_moment", cluster_rms_slope(c.n)),
+                }
+                for obs, (key, slope) in candidates.items():
+                    if key not in st.values:
+                        continue
+                    val, err = st.values[key]["value"], st.values[key]["error"]
+                    if key == "second_moment":  # compare √m2
+                        val, err = math.sqrt(val), 0.5 * err / math.sqrt(val)
+                    xs, ys, es, _ = series.setdefault(obs, ([], [], [], slope))
+                    xs.append(sqrt_v)
+                    ys.append(val)
+                    es.append(err)
+        out[name] = [
+            f
+            for obs, (xs, ys, es, slope) in series.items()
+            if (f := proportional_fit(obs, xs, ys, es, slope))
+        ]
+    return out
+
+
+def _shift_fits(ds: Dataset, clusters, stats) -> dict[str, list[dict[str, Any]]]:
+    """Per cluster: centre shift against T = α/|B| (non-universal), fitted as shift = b·T."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in ds.spectra:
+        rows = []
+        for c in clusters[name]:
+            if c.centre is None:
+                continue
+            ts, ys, es, preds, ratios = [], [], [], [], []
+            for p in ds.points:
+                for st in stats.get((name, p.index), []):
+                    if st.cluster == c and "shift" in st.values:
+                        ts.append(p.temperature)
+                        ys.append(st.values["shift"]["value"])
+                        es.append(st.values["shift"]["error"])
+                        pred = st.predicted.get("shift")
+                        preds.append(pred / p.temperature if pred is not None else None)
+                        ratios.append(None)
+            fit = proportional_fit("shift", ts, ys, es, None)
+            known = [b for b in preds if b is not None]
+            rows.append(
+                {
+                    "cluster": c.label,
+                    "temperatures": ts,
+                    "shifts": ys,
+                    "errors": es,
+                    "slope_per_T": fit.slope if fit else None,
+                    "slope_error": fit.slope_error if fit else None,
+                    "chi2_dof": fit.chi2_dof if fit else None,
+                    "predicted_slope_per_T": float(np.mean(known)) if known else None,
+                }
+            )
+        out[name] = rows
+    return out
+
+
+def _verdicts(a: Analysis) -> list[Verdict]:
+    out: list[Verdict] = []
+    for p in a.dataset.points:
+        if p.n_diverged or p.n_pending:
+            out.append(
+                Verdict(
+                    f"point {p.index} completeness",
+                    "info",
+                    f"{p.n_done} of {p.n_total} replicas analysed: {p.n_diverged} diverged (excluded), "
+                    f"{p.n_pending} pending (missing)",
+                )
+            )
+        if p.n_done < 2:
+            out.append(Verdict(f"point {p.index}", "info", "fewer than 2 finished replicas: not analysed"))
+    for (name, idx), uni in sorted(a.universality.items(), key=lambda kv: kv[0][1]):
+        if uni is None:
+            continue
+        goe = "goe" in uni["consistent"]
+        others = [e for e in ("gue", "gse", "poisson") if e not in uni["consistent"]]
+        ok = goe and len(others) == 3
+        out.append(
+            Verdict(
+                f"{name} point {idx}: pair spacings GOE (beta=1)",
+                "pass" if ok else "fail",
+                f"{uni['summary']} ({uni['n_spacings']} spacings)",
+            )
+        )
+    for (name, idx), rows in sorted(a.stats.items(), key=lambda kv: kv[0][1]):
+        for st in rows:
+            if "ratio" in st.tests:
+                t = st.tests["ratio"]
+                ok = "goe" in t["consistent"] and "poisson" not in t["consistent"]
+                out.append(
+                    Verdict(
+                        f"{name} point {idx} {st.cluster.label}: r-tilde GOE",
+                        "pass" if ok else "fail",
+                        t["summary"],
+                    )
+                )
+    for c in a.collapse:
+        out.append(
+            Verdict(
+                f"{c.spectrum}: collapse at alpha/|B| = {c.temperature:.4g}"
+                f" (points {', '.join(map(str, c.points))})",
+                "pass" if c.passed else "fail",
+                f"combined KS p = {c.combined_pvalue:.3g} (alpha = {c.alpha:g})",
+            )
+        )
+    for name, fits in a.fits.items():
+        for f in fits:
+            if f.predicted_slope is None:
+                continue
+            ok = f.pull is not None and abs(f.pull) < 3
+            out.append(
+                Verdict(
+                    f"{name}: {f.observable} vs sqrt(v), slope",
+                    "pass" if ok else "fail",
+                    f"a = {f.slope:.4g} +- {f.slope_error:.2g} vs {f.predicted_slope:.4g} "
+                    f"(pull {f.pull:+.1f}), chi2/dof {f.chi2_dof:.2f}, {f.n_points} points",
+                )
+            )
+    for name, ini in a.initial.items():
+        fit = ini["fit"]
+        z = (fit["scale"] - ini["expected_scale"]) / fit["scale_err"] if fit["scale_err"] > 0 else math.inf
+        ok = abs(z) < 3 or abs(ini["scale_over_expected"] - 1) < 0.02
+        out.append(
+            Verdict(
+                f"{name}: Marchenko-Pastur at initialisation",
+                "pass" if ok else "fail",
+                f"scale {fit['scale']:.4g} +- {fit['scale_err']:.2g}"
+                f" (init variance {ini['expected_scale']:.4g}), "
+                f"ratio {fit['ratio']:.3g} +- {fit['ratio_err']:.2g} (expected {ini['expected_ratio']:.3g})",
+            )
+        )
+    return out
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    return x
+
+
+def write_summary(analysis: Analysis, outdir: Path) -> Path:
+    path = outdir / "summary.json"
+    path.write_text(json.dumps(_jsonable(analysis.summary()), indent=1, allow_nan=False))
+    return path

@@ -1,0 +1,481 @@
+"""Figures (matplotlib, Agg) and the report page of an analysis; the only module that plots.
+
+`write_report(analysis, outdir)` writes PNG figures and `report.html`, a single page
+with inline style that references only the PNGs next to it.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import rmt
+from .analysis.pipeline import Analysis
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 100, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
+    return plt
+
+
+def _save(fig, outdir: Path, name: str) -> str:
+    fig.tight_layout()
+    fig.savefig(outdir / name)
+    _plt().close(fig)
+    return name
+
+
+def _grid(n: int, width: float = 3.6, height: float = 2.8):
+    plt = _plt()
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def _point_label(p) -> str:
+    return f"α={p.learning_rate:g}, |B|={p.batch_size}, α/|B|={p.temperature:.3g}"
+
+
+def fig_spectra(a: Analysis, name: str, outdir: Path) -> str | None:
+    """Histogram of every level at the analysed measurement, with the predicted cluster densities."""
+    pts = [p for p in a.dataset.points if p.n_done >= 2]
+    if not pts:
+        return None
+    fig, axes = _grid(len(pts))
+    for ax, p in zip(axes, pts, strict=True):
+        x = p.samples[name].reshape(-1)
+        x = x[np.isfinite(x)]
+        ax.hist(x, bins=int(np.clip(x.size // 10, 20, 160)), density=True, alpha=0.5, label="measured")
+        grid = np.linspace(x.min() - 0.05 * np.ptp(x), x.max() + 0.05 * np.ptp(x), 800)
+        total = np.zeros_like(grid)
+        size = p.samples[name].shape[-1]
+        for c in a.clusters[name]:
+            v = a.expectation.variance(name, c, p.learning_rate, p.batch_size)
+            if c.centre is None or v is None:
+                continue
+            if c.n == 1:
+                dens = rmt.gaussian_pdf(grid, c.centre, math.sqrt(2 * v))
+            elif c.n == 2:
+                dens = rmt.goe2_pdf(grid, c.centre, math.sqrt(2 * v))
+            else:
+                dens = rmt.semicircle_pdf(grid, c.centre, 2 * math.sqrt(c.n * v))
+            total += dens * c.n / size
+            ax.axvline(c.centre, color="k", ls=":", lw=0.7)
+        if total.any():
+            ax.plot(grid, total, "r-", lw=1, label="theory (GOE blocks at x*)")
+        ax.set_title(_point_label(p), fontsize=8)
+        ax.set_xlabel(f"eigenvalues of {name}")
+        ax.legend(fontsize=7)
+    return _save(fig, outdir, f"spectra_{name}.png")
+
+
+def fig_spacings(a: Analysis, name: str, outdir: Path) -> str | None:
+    """P(s) of every degenerate pair, all points overlaid, against the surmises."""
+    pairs = [c for c in a.clusters[name] if c.n == 2]
+    if not pairs:
+        return None
+    fig, axes = _grid(len(pairs))
+    s_grid = np.linspace(0, 4, 400)
+    for ax, c in zip(axes, pairs, strict=True):
+        for p in a.dataset.points:
+            for st in a.stats.get((name, p.index), []):
+                if st.cluster == c and st.spacings is not None and st.spacings.size > 5:
+                    ax.hist(
+                        st.spacings,
+                        bins=np.linspace(0, 4, 25),
+                        density=True,
+                        histtype="step",
+                        label=f"α/|B|={p.temperature:.3g} (#{p.index})",
+                    )
+        ax.plot(s_grid, rmt.spacing_pdf(s_grid, "goe"), "k-", lw=1.5, label="GOE surmise")
+        ax.plot(s_grid, rmt.spacing_pdf(s_grid, "gue"), "k--", lw=0.8, label="GUE")
+        ax.plot(s_grid, rmt.spacing_pdf(s_grid, "poisson"), "k:", lw=0.8, label="Poisson")
+        ax.set_title(c.label, fontsize=8)
+        ax.set_xlabel("s = S/⟨S⟩")
+        ax.set_ylabel("P(s)")
+        ax.legend(fontsize=6)
+    return _save(fig, outdir, f"spacings_{name}.png")
+
+
+def fig_scaling(a: Analysis, name: str, outdir: Path) -> str | None:
+    """Each observable against √v with the pooled proportional fit (the linear scaling rule)."""
+    fits = a.fits.get(name, [])
+    if not fits:
+        return None
+    keys = {"pair_mean_spacing": "mean_spacing", "pair_sqrt_pi_sigma": "sqrt_pi_sigma", "single_std": "std"}
+    fig, axes = _grid(len(fits))
+    for ax, f in zip(axes, fits, strict=True):
+        key = keys.get(f.observable, "second_moment")
+        xs, ys, es, temps = [], [], [], []
+        for p in a.dataset.points:
+            for st in a.stats.get((name, p.index), []):
+                if key in st.values and "sqrt_v" in st.predicted:
+                    if f.observable.startswith("cluster") and f"cluster{st.cluster.n}_rms" != f.observable:
+                        continue
+                    val, err = st.values[key]["value"], st.values[key]["error"]
+                    if key == "second_moment":
+                        val, err = math.sqrt(val), 0.5 * err / math.sqrt(val)
+                    xs.append(st.predicted["sqrt_v"])
+                    ys.append(val)
+                    es.append(err)
+                    temps.append(p.temperature)
+        sc = ax.scatter(xs, ys, c=np.log10(temps), s=14, cmap="viridis", zorder=3)
+        ax.errorbar(xs, ys, yerr=es, fmt="none", ecolor="grey", lw=0.8)
+        line = np.linspace(0, max(xs) * 1.05, 10)
+        ax.plot(line, f.slope * line, "r-", lw=1, label=f"fit a = {f.slope:.3f} ± {f.slope_error:.3f}")
+        if f.predicted_slope:
+            ax.plot(
+                line, f.predicted_slope * line, "k--", lw=0.8, label=f"theory a = {f.predicted_slope:.3f}"
+            )
+        ax.set_xlabel("√v (predicted GOE scale)")
+        ax.set_ylabel(f.observable)
+        ax.set_title(f"{f.observable}: χ²/dof = {f.chi2_dof:.2f}", fontsize=8)
+        ax.legend(fontsize=7)
+        ax.figure.colorbar(sc, ax=ax, label="log10 α/|B|")
+    return _save(fig, outdir, f"scaling_{name}.png")
+
+
+def fig_sigma_vs_s(a: Analysis, name: str, outdir: Path) -> str | None:
+    """√π σ of the 2×2 GOE fit against ⟨S⟩ (the authors' `sig-S` plot): on y = x."""
+    xs, ys, ex, ey = [], [], [], []
+    for rows in (a.stats.get((name, p.index), []) for p in a.dataset.points):
+        for st in rows:
+            if "mean_spacing" in st.values:
+                xs.append(st.values["mean_spacing"]["value"])
+                ex.append(st.values["mean_spacing"]["error"])
+                ys.append(st.values["sqrt_pi_sigma"]["value"])
+                ey.append(st.values["sqrt_pi_sigma"]["error"])
+    if not xs:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4, 3.4))
+    ax.errorbar(xs, ys, xerr=ex, yerr=ey, fmt="o", ms=3)
+    top = max(max(xs), max(ys)) * 1.05
+    ax.plot([0, top], [0, top], "k--", lw=0.8, label="y = x")
+    ax.set_xlabel("⟨S⟩")
+    ax.set_ylabel("√π σ (2×2 GOE fit)")
+    ax.legend()
+    return _save(fig, outdir, f"sigma_vs_S_{name}.png")
+
+
+def fig_shifts(a: Analysis, name: str, outdir: Path) -> str | None:
+    """Non-universal: the model's centre ratio (GRBM λ_fit/κ) or relative shift against α/|B|."""
+    rows = []
+    for p in a.dataset.points:
+        for st in a.stats.get((name, p.index), []):
+            c = st.cluster
+            if c.centre is None:
+                continue
+            centre, err = st.values["centre"]["value"], st.values["centre"]["error"]
+            tr = a.expectation.target_ratio(name, c, centre)
+            if tr is not None:
+                label, val = tr
+                err_ratio = abs(a.expectation.target_ratio(name, c, centre + err)[1] - val)
+            else:
+                label, val, err_ratio = "centre / x*", centre / c.centre, err / abs(c.centre)
+            pred = st.predicted.get("shift")
+            if pred is not None:
+                tr_pred = a.expectation.target_ratio(name, c, c.centre + pred)
+                pred_val = tr_pred[1] if tr_pred is not None else (c.centre + pred) / c.centre
+            else:
+                pred_val = math.nan
+            rows.append((c.label, p.temperature, val, err_ratio, label, pred_val))
+    if not rows:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for lab in dict.fromkeys(r[0] for r in rows):
+        sel = [r for r in rows if r[0] == lab]
+        ax.errorbar(
+            [r[1] for r in sel], [r[2] for r in sel], yerr=[r[3] for r in sel], fmt="o-", ms=3, label=lab
+        )
+    ax.axhline(1, color="k", lw=0.7, ls="--")
+    ax.set_xlabel("α/|B|   (dashed: O(α/|B|) prediction, physics.md §2.6)")
+    ax.set_ylabel(rows[0][4])
+    ax.legend(fontsize=6)
+    return _save(fig, outdir, f"shifts_{name}.png")
+
+
+def fig_initial(a: Analysis, name: str, outdir: Path) -> str | None:
+    ini = a.initial.get(name)
+    if ini is None:
+        return None
+    x = a.dataset.initial[name].reshape(-1) / ini["normalisation"]
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.5, 3.4))
+    ax.hist(x, bins=rmt.fd_bin_edges(x), density=True, alpha=0.5, label="step 0")
+    grid = np.linspace(1e-9, x.max() * 1.05, 600)
+    fit = ini["fit"]
+    ax.plot(
+        grid,
+        rmt.mp_pdf(grid, fit["scale"], min(fit["ratio"], 1.0)),
+        "r-",
+        label=f"MP fit: s²={fit['scale']:.3g}, q={fit['ratio']:.2f}",
+    )
+    ax.plot(
+        grid,
+        rmt.mp_pdf(grid, ini["expected_scale"], ini["expected_ratio"]),
+        "k--",
+        lw=0.8,
+        label=f"MP of the init: s²={ini['expected_scale']:.3g}",
+    )
+    ax.set_xlabel(f"eigenvalues of {name} / {ini['normalisation']:g}")
+    ax.set_ylim(
+        0, min(ax.get_ylim()[1], 3 * np.histogram(x, bins=rmt.fd_bin_edges(x), density=True)[0].max())
+    )
+    ax.legend(fontsize=7)
+    return _save(fig, outdir, f"initial_{name}.png")
+
+
+def fig_trajectories(a: Analysis, name: str, outdir: Path) -> str | None:
+    pts = [p for p in a.dataset.points if p.n_done >= 1]
+    if not pts:
+        return None
+    fig, axes = _grid(len(pts))
+    steps = a.dataset.steps
+    for ax, p in zip(axes, pts, strict=True):
+        traj = p.trajectories[name]
+        mean, std = np.nanmean(traj, axis=0), np.nanstd(traj, axis=0)
+        for k in range(traj.shape[-1]):
+            ax.plot(steps, mean[:, k], lw=0.9)
+            ax.fill_between(steps, mean[:, k] - std[:, k], mean[:, k] + std[:, k], alpha=0.2)
+        for c in a.clusters[name]:
+            if c.centre is not None:
+                ax.axhline(c.centre, color="k", ls=":", lw=0.6)
+        ax.set_title(_point_label(p), fontsize=8)
+        ax.set_xlabel("step")
+        ax.set_ylabel(f"{name} (mean ± std over replicas)", fontsize=7)
+    return _save(fig, outdir, f"trajectories_{name}.png")
+
+
+def make_figures(a: Analysis, outdir: Path) -> list[tuple[str, str, str]]:
+    """(section, file, caption) of every figure written."""
+    out = []
+    makers = [
+        (
+            "Spectra",
+            fig_spectra,
+            "Levels at the analysed measurement; red: GOE blocks of the predicted "
+            "variance v at the fixed point (Gaussian for singles, 2×2 GOE density for pairs, semicircle for "
+            "clusters); dotted: fixed point.",
+        ),
+        (
+            "Level spacings",
+            fig_spacings,
+            "P(s) of each degenerate pair, s = S/⟨S⟩, all points overlaid, against the Wigner surmises.",
+        ),
+        (
+            "Linear scaling",
+            fig_scaling,
+            "Each observable against the predicted scale √v ∝ √(α/|B|); one "
+            "line through all points is the linear scaling rule.",
+        ),
+        (
+            "Linear scaling",
+            fig_sigma_vs_s,
+            "√π σ of the 2×2 GOE density fit against ⟨S⟩: GOE structure puts them on y = x.",
+        ),
+        ("Non-universal shifts", fig_shifts, "Fitted centres against α/|B| (GRBM: λ_fit/κ)."),
+        ("Initialisation", fig_initial, "Spectrum at step 0 against Marchenko–Pastur."),
+        ("Trajectories", fig_trajectories, "Mean ± std over replicas of every level against the step."),
+    ]
+    for name in a.dataset.spectra:
+        for section, maker, caption in makers:
+            f = maker(a, name, outdir)
+            if f:
+                out.append((section, f, f"{name}: {caption}"))
+    return out
+
+
+# -- HTML ---------------------------------------------------------------------------
+_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0;font-size:.85em}td,th{border:1px solid #ccc;padding:2px 6px}
+th{background:#f3f3f3}.pass{background:#d9f2d9}.fail{background:#f8d0d0}.info{background:#eef}
+pre{background:#f6f6f6;padding:.5em;font-size:.8em;overflow:auto}figure{margin:1em 0}
+img{max-width:100%}figcaption{font-size:.85em;color:#555}.missing{color:#b00;font-weight:bold}
+"""
+_CHECK_IMAGES = """
+window.addEventListener('load', function () {
+  for (const img of document.images) {
+    const ok = img.complete && img.naturalWidth > 0;
+    img.dataset.loaded = ok ? 'yes' : 'no';
+    if (!ok) { const p = document.createElement('p'); p.className = 'missing';
+               p.textContent = 'figure missing: ' + img.getAttribute('src'); img.after(p); }
+  }
+  document.body.dataset.checked = 'yes';
+});
+"""
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}" if math.isfinite(v) else "–"
+    return html.escape(str(v))
+
+
+def _value_cell(d: dict[str, float] | None) -> str:
+    if not d:
+        return "–"
+    return f"{_fmt(d['value'])} ± {_fmt(d['error'])}"
+
+
+def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"]
+    for i, r in enumerate(rows):
+        cls = f' class="{classes[i]}"' if classes else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>")
+    return "\n".join(out) + "</table>"
+
+
+def write_html(a: Analysis, outdir: Path, figures: list[tuple[str, str, str]]) -> Path:
+    ds = a.dataset
+    s = a.summary()
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>mpi-dbm report: {html.escape(ds.config.sweep.name)}</title>",
+        f"<style>{_STYLE}</style><script>{_CHECK_IMAGES}</script></head><body>",
+        f"<h1>mpi-dbm report: {html.escape(ds.config.sweep.name)}</h1>",
+        f"<p>Results file <code>{html.escape(str(ds.path))}</code>, model <b>{ds.config.model.kind}</b>, "
+        f"config sha256 <code>{html.escape(str(s['config_sha256'])[:16])}</code>, analysed steps "
+        f"{html.escape(str(s['analysed_steps'][:3]))}{'…' if len(s['analysed_steps']) > 3 else ''}. "
+        f"Theory: {html.escape(a.expectation.description)}.</p>",
+        "<h2>Verdicts</h2>",
+        _table(
+            ["", "check", "detail"],
+            [[v.status, html.escape(v.name), html.escape(v.detail)] for v in a.verdicts],
+            [v.status for v in a.verdicts],
+        ),
+        "<h2>Points</h2>",
+        _table(
+            ["#", "α", "|B|", "α/|B|", "analysed", "diverged (excluded)", "pending (missing)"],
+            [
+                [
+                    str(p.index),
+                    _fmt(p.learning_rate),
+                    str(p.batch_size),
+                    _fmt(p.temperature),
+                    str(p.n_done),
+                    str(p.n_diverged),
+                    str(p.n_pending),
+                ]
+                for p in ds.points
+            ],
+        ),
+    ]
+    for name in ds.spectra:
+        parts.append(f"<h2>Clusters of {html.escape(name)}</h2>")
+        if a.clusters_detected[name]:
+            parts.append(
+                "<p>Clusters detected from the data (the model gives no fixed point for this spectrum).</p>"
+            )
+        rows = []
+        for p in ds.points:
+            for st in a.stats.get((name, p.index), []):
+                v, pr = st.values, st.predicted
+                main = v.get("mean_spacing") or v.get("std") or v.get("second_moment")
+                main_key = next((k for k in ("mean_spacing", "std", "second_moment") if k in v), None)
+                rows.append(
+                    [
+                        str(p.index),
+                        html.escape(st.cluster.label),
+                        _value_cell(v.get("centre")),
+                        _value_cell(v.get("shift")),
+                        _fmt(pr.get("shift", math.nan)),
+                        f"{main_key or '–'}: {_value_cell(main)}",
+                        _fmt(pr.get(main_key, math.nan)) if main_key else "–",
+                        _value_cell(v.get("s2") or v.get("mean_rtilde")),
+                        _fmt(pr.get("s2", pr.get("mean_rtilde", math.nan))),
+                    ]
+                )
+        parts.append(
+            _table(
+                [
+                    "point",
+                    "cluster",
+                    "centre",
+                    "shift",
+                    "predicted shift",
+                    "width",
+                    "predicted",
+                    "⟨s²⟩ or ⟨r̃⟩",
+                    "GOE",
+                ],
+                rows,
+            )
+        )
+        fits = a.fits.get(name, [])
+        if fits:
+            parts.append("<h3>Linear scaling: y = a·√v pooled over points and clusters</h3>")
+            parts.append(
+                _table(
+                    ["observable", "a", "theory", "pull", "χ²/dof", "points"],
+                    [
+                        [
+                            f.observable,
+                            f"{_fmt(f.slope)} ± {_fmt(f.slope_error)}",
+                            _fmt(f.predicted_slope),
+                            _fmt(f.pull),
+                            _fmt(f.chi2_dof),
+                            str(f.n_points),
+                        ]
+                        for f in fits
+                    ],
+                )
+            )
+    if a.collapse:
+        parts.append("<h2>Collapse at equal α/|B|</h2>")
+        parts.append(
+            _table(
+                ["spectrum", "α/|B|", "points", "combined p", "result"],
+                [
+                    [
+                        c.spectrum,
+                        _fmt(c.temperature),
+                        ", ".join(map(str, c.points)),
+                        _fmt(c.combined_pvalue),
+                        "pass" if c.passed else "fail",
+                    ]
+                    for c in a.collapse
+                ],
+                ["pass" if c.passed else "fail" for c in a.collapse],
+            )
+        )
+    section = None
+    for sec, fname, caption in figures:
+        if sec != section:
+            parts.append(f"<h2>{html.escape(sec)}</h2>")
+            section = sec
+        parts.append(
+            f"<figure><img src='{html.escape(fname)}' alt='{html.escape(fname)}'>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    parts += [
+        "<h2>Analysis parameters</h2>",
+        f"<pre>{html.escape(str(a.parameters.record()))}</pre>",
+        "<h2>Config</h2>",
+        f"<pre>{html.escape(ds.config.to_toml())}</pre>",
+        "<p>Every number with its error is in <code>summary.json</code>;"
+        " tables in <code>analysis.h5</code>.</p>",
+        "</body></html>",
+    ]
+    path = outdir / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def write_report(a: Analysis, outdir: Path, figures: bool = True) -> Path:
+    figs = make_figures(a, outdir) if figures else []
+    return write_html(a, outdir, figs)
