@@ -304,6 +304,7 @@ _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0;font-size:.85em}td,th{border:1px solid #ccc;padding:2px 6px}
 th{background:#f3f3f3}.pass{background:#d9f2d9}.fail{background:#f8d0d0}.info{background:#eef}
+.inconclusive{background:#fff3c4}
 pre{background:#f6f6f6;padding:.5em;font-size:.8em;overflow:auto}figure{margin:1em 0}
 img{max-width:100%}figcaption{font-size:.85em;color:#555}.missing{color:#b00;font-weight:bold}
 """

@@ -87,7 +87,7 @@ def verdict_table(a: Analysis, width: int = 110) -> str:
     """Short terminal table: status, check, detail (wrapped)."""
     lines = []
     for v in a.verdicts:
-        head = f"{v.status.upper():4}  {v.name}"
+        head = f"{v.status.upper():12}  {v.name}"
         lines.append(head)
         lines.extend(
             textwrap.wrap(v.detail, width=width, initial_indent="      ", subsequent_indent="      ")

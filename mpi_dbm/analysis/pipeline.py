@@ -47,7 +47,7 @@ class AnalysisParameters:
 @dataclass
 class Verdict:
     name: str
-    status: str  # "pass", "fail", "info"
+    status: str  # "pass", "fail", "inconclusive" (too few samples to decide), "info"
     detail: str
 
     def record(self) -> dict[str, str]:
@@ -319,6 +319,14 @@ def _shift_fits(ds: Dataset, clusters, stats) -> dict[str, list[dict[str, Any]]]
     return out
 
 
+def _goe_status(test: dict[str, Any]) -> tuple[str]:
+    """pass: GOE consistent and GUE, GSE, Poisson all rejected; inconclusive: GOE consistent but
+    another ensemble not rejected (too few samples to tell); fail: GOE rejected."""
+    if "goe" not in test["consistent"]:
+        return ("fail",)
+    return ("pass",) if len(test["consistent"]) == 1 else ("inconclusive",)
+
+
 def _verdicts(a: Analysis) -> list[Verdict]:
     out: list[Verdict] = []
     for p in a.dataset.points:
@@ -336,13 +344,10 @@ def _verdicts(a: Analysis) -> list[Verdict]:
     for (name, idx), uni in sorted(a.universality.items(), key=lambda kv: kv[0][1]):
         if uni is None:
             continue
-        goe = "goe" in uni["consistent"]
-        others = [e for e in ("gue", "gse", "poisson") if e not in uni["consistent"]]
-        ok = goe and len(others) == 3
         out.append(
             Verdict(
                 f"{name} point {idx}: pair spacings GOE (beta=1)",
-                "pass" if ok else "fail",
+                *_goe_status(uni),
                 f"{uni['summary']} ({uni['n_spacings']} spacings)",
             )
         )

@@ -1,0 +1,215 @@
+"""`mpi-dbm analyze` end to end on small real sweeps (physics.md §5–6)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import h5py
+import pytest
+from conftest import run_cli
+
+GRBM = """
+[sweep]
+name = "grbm6"
+seed = 11
+replicas = 128
+points = [[0.04, 16], [0.08, 32], [0.16, 32]]
+block_size = 32
+[model]
+kind = "grbm"
+n_visible = 6
+n_hidden = 6
+init = "fixed_point"
+[train]
+steps = 2500
+measure_every = 500
+"""
+
+TS = """
+[sweep]
+name = "ts"
+seed = 5
+replicas = 400
+points = [[0.1, 16], [0.2, 32]]
+block_size = 200
+[model]
+kind = "teacher_student"
+noise = "annealed"
+noise_strength = 0.1
+[train]
+steps = 600
+measure_every = 200
+"""
+
+
+def run_sweep(tmp_path, text: str, name: str):
+    cfg = tmp_path / f"{name}.toml"
+    cfg.write_text(text)
+    out = tmp_path / f"{name}.h5"
+    proc = run_cli("run", str(cfg), "-o", str(out), "--quiet", ranks=2)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def grbm_file(tmp_path_factory):
+    return run_sweep(tmp_path_factory.mktemp("grbm"), GRBM, "grbm6")
+
+
+@pytest.fixture(scope="module")
+def grbm_report(grbm_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "rep"
+    proc = run_cli("analyze", str(grbm_file), "-o", str(out), "--window", "500:2500")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc.stdout, json.loads((out / "summary.json").read_text())
+
+
+def verdict(summary, pattern):
+    found = [v for v in summary["verdicts"] if re.search(pattern, v["name"])]
+    assert found, f"no verdict matches {pattern!r}"
+    return found
+
+
+def test_grbm_report_has_the_physics(grbm_report):
+    out, stdout, summary = grbm_report
+    for f in (
+        "summary.json",
+        "analysis.h5",
+        "report.html",
+        "spectra_X.png",
+        "spacings_X.png",
+        "scaling_X.png",
+    ):
+        assert (out / f).exists(), f
+    assert "verdicts:" in stdout and "report" in stdout
+    # clusters come from the lattice fixed point: x* = 1, 2 (pair), 4 (pair), 5
+    assert summary["clusters"]["X"]["detected_from_data"] is False
+    assert len(summary["clusters"]["X"]["clusters"]) == 4
+    for v in verdict(summary, r"pair spacings GOE"):
+        assert v["status"] == "pass", v
+    collapse = verdict(summary, r"collapse at alpha/\|B\| = 0.0025")
+    assert collapse[0]["status"] == "pass", collapse
+    fits = {f["observable"]: f for f in summary["linear_scaling"]["X"]}
+    assert abs(fits["pair_mean_spacing"]["slope"] / 2.5066 - 1) < 0.15
+    assert abs(fits["single_std"]["slope"] / 1.4142 - 1) < 0.2
+    # every number carries an error, and parameters are recorded
+    cl = summary["points"][0]["spectra"]["X"]["clusters"][1]
+    assert cl["kind"] == "pair" and cl["values"]["mean_spacing"]["error"] > 0
+    assert summary["parameters"]["alpha"] == 0.01 and "jackknife" in summary["parameters"]["errors"]
+    with h5py.File(out / "analysis.h5", "r") as f:
+        assert len(f["clusters/X/point"]) == 12
+        assert "mean_spacing" in f["clusters/X"] and "mean_spacing_err" in f["clusters/X"]
+
+
+def test_collapse_fails_when_a_point_is_given_a_different_ratio(grbm_file, tmp_path):
+    """Relabel point 2 (α/|B| = 0.005) as (0.12, 48), i.e. 0.0025: its spectra must not collapse."""
+    fake = tmp_path / "relabelled.h5"
+    shutil.copy(grbm_file, fake)
+    with h5py.File(fake, "r+") as f:
+        f.attrs["config"] = f.attrs["config"].replace("[0.16, 32]", "[0.12, 48]")
+    proc = run_cli("analyze", str(fake), "-o", str(tmp_path / "rep"), "--no-figures")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    (c,) = verdict(summary, r"collapse at alpha/\|B\| = 0.0025 \(points 0, 1, 2\)")
+    assert c["status"] == "fail", c
+
+
+def test_report_page_references_only_existing_files_and_loads_in_chromium(grbm_report):
+    out, _, _ = grbm_report
+    page = (out / "report.html").read_text()
+    refs = re.findall(r"src='([^']+)'", page)
+    assert len(refs) >= 6
+    for ref in refs:
+        assert (out / ref).is_file(), ref
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.fail("chromium is not installed (scripts/install.sh installs it when root)")
+    dom = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={out / '.chromium'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            (out / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert 'data-checked="yes"' in dom, dom[-2000:]
+    loaded = re.findall(r'data-loaded="(yes|no)"', dom)
+    assert len(loaded) == len(refs) and set(loaded) == {"yes"}, loaded
+    shutil.rmtree(out / ".chromium", ignore_errors=True)
+
+
+def test_partial_and_diverged_sweeps_are_reported_not_fatal(grbm_file, tmp_path):
+    partial = tmp_path / "partial.h5"
+    shutil.copy(grbm_file, partial)
+    with h5py.File(partial, "r+") as f:
+        st = f["tasks/status"]
+        st[10:20] = 0  # pending: missing
+        st[256:384] = 2  # every replica of point 2 diverged
+        f["tasks/diverged_step"][256:384] = 500
+    proc = run_cli("analyze", str(partial), "-o", str(tmp_path / "rep"))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    p0, _, p2 = summary["points"]
+    assert (p0["analysed"], p0["missing_pending"]) == (118, 10)
+    assert (p2["analysed"], p2["excluded_diverged"]) == (0, 128)
+    assert any("point 2" in v["name"] and "not analysed" in v["detail"] for v in summary["verdicts"])
+    assert "10 pending (missing)" in proc.stdout
+
+
+def test_bad_input_gives_one_message_and_writes_nothing(grbm_file, tmp_path):
+    junk = tmp_path / "junk.h5"
+    junk.write_text("x")
+    for args, message in (
+        ([str(junk)], "not an HDF5 file"),
+        ([str(tmp_path / "none.h5")], "does not exist"),
+        ([str(grbm_file), "--window", "7000:9000"], "contains no measurement"),
+        ([str(grbm_file), "--window", "9:1"], "START must not exceed STOP"),
+        ([str(grbm_file), "--measurement", "9"], "the file has 6 measurements"),
+    ):
+        proc = run_cli("analyze", *args, "-o", str(tmp_path / "out"))
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert message in proc.stderr and "Traceback" not in proc.stderr
+        assert not (tmp_path / "out").exists()
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "mine.txt").write_text("keep")
+    proc = run_cli("analyze", str(grbm_file), "-o", str(busy))
+    assert proc.returncode == 2 and "not empty" in proc.stderr
+    assert [p.name for p in busy.iterdir()] == ["mine.txt"]
+
+
+def test_window_pools_measurements(grbm_file, tmp_path):
+    proc = run_cli(
+        "analyze", str(grbm_file), "-o", str(tmp_path / "w"), "--window", "1000:2000", "--no-figures"
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "w" / "summary.json").read_text())
+    assert summary["analysed_steps"] == [1000, 1500, 2000]
+    assert summary["points"][0]["spectra"]["X"]["clusters"][0]["n_realisations"] == 3 * 128
+
+
+def test_teacher_student_pair_is_goe_with_the_predicted_width(tmp_path):
+    out = run_sweep(tmp_path, TS, "ts")
+    proc = run_cli("analyze", str(out), "-o", str(tmp_path / "rep"), "--window", "200:600", "--no-figures")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    for v in verdict(summary, r"singular_values point \d: pair spacings GOE"):
+        assert v["status"] == "pass", v
+    fit = {f["observable"]: f for f in summary["linear_scaling"]["singular_values"]}["pair_mean_spacing"]
+    assert abs(fit["pull"]) < 3, fit
+    (c,) = verdict(summary, r"singular_values: collapse")
+    assert c["status"] == "pass"  # equal α/|B|; the O(α) factor (2 − α) is 3% here, inside KS power
