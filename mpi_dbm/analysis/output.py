@@ -84,18 +84,15 @@ def write_all(a: Analysis, outdir: Path, figures: bool = True) -> dict[str, Path
 
 
 def verdict_table(a: Analysis, width: int = 110) -> str:
-    """Short terminal table: status, check, detail (wrapped)."""
+    """Short terminal table: status, check, detail (wrapped), and the counts."""
     lines = []
     for v in a.verdicts:
-        head = f"{v.status.upper():12}  {v.name}"
-        lines.append(head)
-        lines.extend(
-            textwrap.wrap(v.detail, width=width, initial_indent="      ", subsequent_indent="      ")
-        )
-    n_pass = sum(v.status == "pass" for v in a.verdicts)
-    n_fail = sum(v.status == "fail" for v in a.verdicts)
+        lines.append(f"{v.status.upper():12}  {v.name}")
+        pad = " " * 14
+        lines.extend(textwrap.wrap(v.detail, width=width, initial_indent=pad, subsequent_indent=pad))
+    counts = {s: sum(v.status == s for v in a.verdicts) for s in ("pass", "fail", "inconclusive", "info")}
     lines.append(
-        f"verdicts: {n_pass} pass, {n_fail} fail"
-        + (f", {len(a.verdicts) - n_pass - n_fail} notes" if len(a.verdicts) > n_pass + n_fail else "")
+        f"verdicts: {counts['pass']} pass, {counts['fail']} fail, {counts['inconclusive']} inconclusive,"
+        f" {counts['info']} notes"
     )
     return "\n".join(lines)
