@@ -166,14 +166,17 @@ def run_sweep(
     lock = ResultsLock(path) if rank == 0 else None
 
     def check_path() -> Preflight:
-        pre = preflight(path, config, force=force, resume=resume)
-        if pre.error is None:
-            assert lock is not None
-            try:
+        """Rank 0 only; never raises, so the other ranks are never left waiting in the bcast."""
+        try:
+            pre = preflight(path, config, force=force, resume=resume)
+            if pre.error is None:
+                assert lock is not None
                 lock.acquire(break_lock=break_lock)
-            except ResultsFileError as exc:
-                return replace(pre, error=str(exc))
-        return pre
+            return pre
+        except ResultsFileError as exc:
+            return Preflight(str(exc), False, None)
+        except Exception as exc:  # e.g. permissions, a broken file system
+            return Preflight(f"cannot prepare {path}: {exc!r}", False, None)
 
     pre = comm.bcast(check_path() if rank == 0 else None)
     if pre.error:
