@@ -6,7 +6,7 @@ RESULTS ?= results
 BIN     := $(VENV)/bin
 MPIRUN  := scripts/mpirun-local
 
-.PHONY: help install demo test lint format clean
+.PHONY: help install demo test lint format clean reproduce bench
 
 help:
 	@echo "make demo     install if needed, run the default sweep on $(NP) ranks, summarise it"
@@ -23,8 +23,14 @@ demo: install
 	$(BIN)/mpi-dbm status $(RESULTS)/demo.h5
 	$(BIN)/mpi-dbm analyze $(RESULTS)/demo.h5 -o $(RESULTS)/demo_report --force
 
+reproduce: install
+	$(BIN)/mpi-dbm reproduce --size quick -o $(RESULTS)/reproduce-quick --ranks $(NP) --update-readme
+
 test: install
 	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
 
 lint: install
 	$(BIN)/ruff check .

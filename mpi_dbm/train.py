@@ -7,6 +7,7 @@ callback (progress, wall-time checks).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,13 +51,48 @@ def train_stack(
     measurements are NaN, while the other replicas go on. `on_check(step)` runs after
     every check (progress, heartbeats, stop requests); an exception it raises abandons
     the stack.
+
+    A stack larger than the model's `preferred_stack(batch_size)` (if it has one: the
+    number of replicas whose working set fits the cache) is trained as consecutive
+    sub-stacks; every replica computes the same numbers either way (its draws come from
+    its own streams, and no operation mixes replicas), so only the speed changes.
     """
     n_rep = len(streams)
     n_meas = steps // measure_every + 1
-    spectra = {s.name: np.full((n_rep, n_meas, s.size), np.nan) for s in model.spectra}
-    scalars = {name: np.full((n_rep, n_meas), np.nan) for name in model.scalars}
-    diverged_step = np.full(n_rep, -1, dtype=np.int64)
-    diverged_reason = np.zeros(n_rep, dtype=np.int8)
+    out = StackResult(
+        spectra={s.name: np.full((n_rep, n_meas, s.size), np.nan) for s in model.spectra},
+        scalars={name: np.full((n_rep, n_meas), np.nan) for name in model.scalars},
+        diverged_step=np.full(n_rep, -1, dtype=np.int64),
+        diverged_reason=np.zeros(n_rep, dtype=np.int8),
+    )
+    preferred = getattr(model, "preferred_stack", None)
+    size = max(1, int(preferred(batch_size))) if preferred is not None else n_rep
+    n_sub = -(-n_rep // size)
+    bounds = np.linspace(0, n_rep, n_sub + 1).round().astype(int)  # balanced sub-stacks
+    for start, stop in itertools.pairwise(bounds):
+        rows = slice(int(start), int(stop))
+        sub = streams if n_sub == 1 else streams.subset(rows)
+        _train(model, learning_rate, batch_size, sub, steps, measure_every, check_every, on_check, out, rows)
+    return out
+
+
+def _train(
+    model: Model,
+    learning_rate: float,
+    batch_size: int,
+    streams: ReplicaStreams,
+    steps: int,
+    measure_every: int,
+    check_every: int,
+    on_check: CheckCallback | None,
+    out: StackResult,
+    rows: slice,
+) -> None:
+    """train_stack for one (sub-)stack, writing its rows of `out`."""
+    spectra = {name: a[rows] for name, a in out.spectra.items()}
+    scalars = {name: a[rows] for name, a in out.scalars.items()}
+    diverged_step = out.diverged_step[rows]
+    diverged_reason = out.diverged_reason[rows]
     state = model.init(streams, batch_size)
 
     def check(step: int) -> None:
@@ -86,4 +122,3 @@ def train_stack(
                 record(step // measure_every, step)
             elif step % check_every == 0:
                 check(step)
-    return StackResult(spectra, scalars, diverged_step, diverged_reason)

@@ -18,11 +18,38 @@ Fixed point: X* = WᵀW = (μ² − K_φ)/σ_h², which needs μ² > max κ.
 init = "fixed_point" starts every replica at W* = diag(√x*) Oᵀ (O: eigenvectors of
 K_φ, so W*ᵀW* = X*), to study the stationary fluctuations without the learning
 transient; init = "random" (default, paper) draws W ~ N(0, init_std²).
+
+Samplers of the PCD chains (`sampler`, noise = "pcd" only; docs/performance.md):
+- "gibbs": the paper's literal algorithm. Per update and chain, `gibbs_steps` = k sweeps
+  h ~ p(h|φ), φ ~ p(φ|h): (N_h + N_v)·k normals. The same draws and operations as the
+  implementation before samplers existed (bitwise with OpenBLAS).
+- "marginal" (default): the same Markov chain on φ, drawn in one step. One sweep is
+  φ' = Wᵀh/μ² + ξ/μ with h = σ_h²Wφ + σ_h ζ (ζ, ξ standard normal), i.e.
+
+      φ' = A φ + η,   A = σ_h² X/μ²  (X = WᵀW, symmetric),
+      η = (σ_h/μ²) Wᵀζ + ξ/μ ~ N(0, Q),   Q = σ_h² X/μ⁴ + 1/μ² = (1 + A)/μ².
+
+  k sweeps give φ_k = A^k φ_0 + Σ_{j<k} A^(k−1−j) η_j, a Gaussian with mean A^k φ_0 and
+  covariance Σ_k = Σ_{j<k} A^j Q A^j. Q commutes with A, so
+
+      Σ_k = μ⁻² Σ_{m<2k} A^m = μ⁻² S_k (1 + A^k),   S_k = Σ_{m<k} A^m,
+
+  and φ' = A^k φ + L z with L Lᵀ = Σ_k (Cholesky) and z ~ N(0, 1_{N_v}): N_v normals
+  per chain and update instead of (N_h + N_v)·k. Since h is redrawn from φ at every
+  sweep, the φ-chain of the Gibbs sampler is itself Markov with exactly this kernel:
+  the chains, Ĉ and every W trajectory have the same law as with "gibbs" (only the
+  random numbers differ). Stationarity: A^k K⁻¹ A^k + Σ_k = K⁻¹ with K⁻¹ = μ⁻²(1 − A)⁻¹
+  = (μ² − σ_h²X)⁻¹ (k → ∞ in Σ_k gives the same), so the chains sample the model.
+- "exact": independent draws φ ~ N(0, K⁻¹) at every update (no persistence, no chain
+  autocorrelation): φᵀ = K⁻¹ L_K z with K = L_K L_Kᵀ. Where K is not positive definite
+  the replica is outside the stability region and is flagged so at the next check.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +57,19 @@ from ..streams import ReplicaStreams
 from ..tables import Table
 from . import targets
 from .base import NON_FINITE, OUTSIDE_REGION, STABLE, Measurement, Model, SpectrumInfo
+
+#: samplers of the PCD chains (module docstring)
+SAMPLERS = ("gibbs", "marginal", "exact")
+#: the default: same law as the literal "gibbs", 5–10× faster at the paper's sizes (docs/performance.md)
+DEFAULT_SAMPLER = "marginal"
+
+# Cost model of one replica-step in flop-equivalents (scheduling only). Checked against measured
+# times per update at |B| = 4…128 (docs/performance.md): the fixed part is worth ~1 chain for
+# "gibbs" (model: 2) and ~13 chains for "marginal" (model: 19); t5_scheduling.py measures the plans.
+#: one standard normal from numpy's Generator costs about as much as this many small-matrix flops
+NORMAL_FLOPS = 60.0
+#: fixed cost of one update of one replica in a stack (numpy calls, small LAPACK calls)
+STEP_FLOPS = {"gibbs": 8000.0, "marginal": 12000.0, "exact": 25000.0, "none": 20000.0, "minibatch": 8000.0}
 
 
 @dataclass(frozen=True)
@@ -52,6 +92,7 @@ class GRBMSpec:
     noise: str
     init: str
     target: GRBMTarget
+    sampler: str | None = DEFAULT_SAMPLER  # PCD chain sampler; None unless noise = "pcd"
 
     # -- derived quantities ------------------------------------------------------
     def kernel(self) -> np.ndarray:
@@ -90,6 +131,8 @@ class GRBMSpec:
             "noise": self.noise,
             "init": self.init,
         }
+        if self.sampler is not None:
+            model["sampler"] = self.sampler
         target = {k: v for k, v in vars(self.target).items() if v is not None}
         return {"model": model, "target": target}
 
@@ -104,6 +147,17 @@ def parse(model: Table, target: Table) -> GRBMSpec:
     gibbs_steps = model.integer("gibbs_steps", 3, minimum=1)
     noise = model.string("noise", "pcd", choices=("pcd", "minibatch", "none"))
     init = model.string("init", "random", choices=("random", "fixed_point"))
+    sampler: str | None = None
+    if noise == "pcd":
+        sampler = model.string("sampler", DEFAULT_SAMPLER, choices=SAMPLERS)
+    else:
+        model.mark_read("sampler")
+        if model.has("sampler"):
+            raise model.error(
+                "sampler",
+                f'only used with noise = "pcd" (noise = "{noise}" has no persistent chains to sample); '
+                "remove it",
+            )
 
     kind = target.string("kind", "lattice", choices=("lattice", "spectrum"))
     target.mark_read("mass", "eigenvalues", "n_samples")
@@ -157,6 +211,7 @@ def parse(model: Table, target: Table) -> GRBMSpec:
         noise=noise,
         init=init,
         target=GRBMTarget(kind=kind, mass=mass, eigenvalues=eigenvalues, n_samples=n_samples),
+        sampler=sampler,
     )
 
 
@@ -166,6 +221,63 @@ class GRBMState:
     chains: np.ndarray | None  # (R, |B|, N_v) persistent chains (pcd)
     epoch_order: np.ndarray | None  # (R, D) sample order of the current epoch (minibatch)
     cursor: int  # position in the epoch (minibatch)
+    outside: np.ndarray | None = None  # (R,) bool: K not positive definite at the last draw ("exact")
+    work: dict[str, np.ndarray] = field(default_factory=dict)  # preallocated scratch arrays
+
+    def buffer(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A scratch array of `shape`, allocated on first use and reused by every step."""
+        buf = self.work.get(name)
+        if buf is None or buf.shape != shape:
+            buf = self.work[name] = np.empty(shape)
+        return buf
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the state (weights, chains, scratch)."""
+        arrays = [self.W, self.chains, self.epoch_order, *self.work.values()]
+        return int(sum(a.nbytes for a in arrays if a is not None and a.base is None))
+
+
+def _cholesky(M: np.ndarray, upper: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Cholesky factors of a stack (lower L Lᵀ = M, or upper UᵀU = M); (factor, failed) with
+    failed = None when all succeeded.
+
+    A failing matrix is retried alone (the others' factors are the same bits as in any other
+    stack) and its factor is NaN.
+    """
+    try:
+        return np.linalg.cholesky(M, upper=upper), None
+    except np.linalg.LinAlgError:
+        L = np.full_like(M, np.nan)
+        failed = np.zeros(len(M), dtype=bool)
+        for r, m in enumerate(M):
+            try:
+                L[r] = np.linalg.cholesky(m, upper=upper)
+            except np.linalg.LinAlgError:
+                failed[r] = True
+        return L, failed
+
+
+@functools.cache
+def _l2_cache_bytes() -> int:
+    """Size of this machine's per-core L2 cache (Linux sysfs), 1 MiB if unknown."""
+    base = Path("/sys/devices/system/cpu/cpu0/cache")
+    try:
+        for index in sorted(base.glob("index*")):
+            if (index / "level").read_text().strip() == "2":
+                text = (index / "size").read_text().strip().upper()
+                scale = {"K": 1 << 10, "M": 1 << 20}.get(text[-1:], 1)
+                return int(text.rstrip("KM")) * scale
+    except (OSError, ValueError):
+        pass
+    return 1 << 20
+
+
+def _transposed(state: GRBMState, name: str, M: np.ndarray) -> np.ndarray:
+    """A contiguous copy of the stack of transposes of M, in the scratch buffer `name`."""
+    out = state.buffer(name, (M.shape[0], M.shape[2], M.shape[1]))
+    np.copyto(out, M.transpose(0, 2, 1))
+    return out
 
 
 class GRBM(Model):
@@ -175,6 +287,7 @@ class GRBM(Model):
         self.spec = spec
         self.k_phi = spec.kernel()
         self.c_phi = np.linalg.inv(self.k_phi)
+        self._eye = np.eye(spec.n_visible)
         self._samples: np.ndarray | None = None
         if spec.noise == "minibatch":
             assert spec.target.n_samples is not None
@@ -183,18 +296,63 @@ class GRBM(Model):
             self._samples = rng.standard_normal((spec.target.n_samples, spec.n_visible)) @ chol.T
 
     @property
+    def sampler(self) -> str | None:
+        return self.spec.sampler if self.spec.noise == "pcd" else None
+
+    @property
     def spectra(self) -> tuple[SpectrumInfo, ...]:
         n = min(self.spec.n_visible, self.spec.n_hidden)
         gram = "W^T W" if self.spec.n_hidden >= self.spec.n_visible else "W W^T"
         return (SpectrumInfo("X", n, f"eigenvalues of X = {gram} (the smaller Gram matrix), ascending"),)
 
-    def work_per_step(self, batch_size: int) -> float:
+    # -- cost ----------------------------------------------------------------------
+    def normals_per_step(self, batch_size: int) -> int:
+        """Standard normals one replica draws per update."""
         s = self.spec
-        if s.noise == "pcd":
-            return float(batch_size * s.gibbs_steps * 2 * s.n_visible * s.n_hidden + s.n_visible**3)
+        if s.noise != "pcd":
+            return 0
+        if s.sampler == "gibbs":
+            return batch_size * s.gibbs_steps * (s.n_hidden + s.n_visible)
+        return batch_size * s.n_visible
+
+    def flops_per_step(self, batch_size: int) -> float:
+        """Nominal floating-point operations of one replica update (2mnk per matrix product,
+        n³/3 per Cholesky, 2n³/3 per LU), as implemented; elementwise operations not counted."""
+        s = self.spec
+        n, h, b, k = s.n_visible, s.n_hidden, batch_size, s.gibbs_steps
+        update = 2.0 * h * n * n  # W @ (C_data − C_model)
         if s.noise == "none":
-            return float(2 * s.n_visible**3)
-        return float(batch_size * s.n_visible**2 + 2 * s.n_visible**3)
+            return update + 2.0 * h * n * n + 2.0 * n**3  # X, K⁻¹ (LU-based inverse)
+        if s.noise == "minibatch":
+            return update + 2.0 * b * n * n + 2.0 * h * n * n + 2.0 * n**3
+        cov = 2.0 * b * n * n  # Ĉ = φᵀφ
+        if s.sampler == "gibbs":
+            return update + cov + k * 2 * (2.0 * b * n * h)
+        if s.sampler == "marginal":
+            # X, A^2..A^k, S_k A^k, Cholesky, φA^k and zLᵀ
+            return update + cov + 2.0 * h * n * n + k * 2.0 * n**3 + n**3 / 3 + 2 * 2.0 * b * n * n
+        # exact: X, Cholesky of K, L_K zᵀ, LU solve
+        return update + cov + 2.0 * h * n * n + n**3 / 3 + 2.0 * b * n * n + 2 * n**3 / 3 + 2.0 * b * n * n
+
+    def work_per_step(self, batch_size: int) -> float:
+        """Cost of one update of one replica in flop-equivalents: flops + normals + a fixed part
+        (only ratios matter: they order and balance the work units)."""
+        key = self.sampler or self.spec.noise
+        return (
+            self.flops_per_step(batch_size)
+            + NORMAL_FLOPS * self.normals_per_step(batch_size)
+            + STEP_FLOPS[key]
+        )
+
+    def preferred_stack(self, batch_size: int) -> int:
+        """Replicas to train together: as many as keep the stack's working set (chains, hidden
+        units, N×N scratch matrices) within 4× the L2 cache, between 8 and 256. More replicas
+        share each numpy call's fixed cost; past that size cache misses cost more (measured:
+        marginal, |B| = 16: 256 best, 64 5–10% slower; |B| = 256: 32 best, 256 ~30% slower)."""
+        s = self.spec
+        n, h, b = s.n_visible, s.n_hidden, batch_size
+        per_replica = 8 * (4 * b * n + 2 * b * h + 3 * h * n + 10 * n * n)
+        return int(min(256, max(8, 4 * _l2_cache_bytes() // per_replica)))
 
     # -- state -------------------------------------------------------------------
     def init(self, streams: ReplicaStreams, batch_size: int) -> GRBMState:
@@ -212,7 +370,8 @@ class GRBM(Model):
             if batch_size > len(self._samples):
                 raise ValueError(f"batch size {batch_size} exceeds n_samples = {len(self._samples)}")
             order = self._shuffle(streams)
-        return GRBMState(W=W, chains=chains, epoch_order=order, cursor=0)
+        outside = np.zeros(len(streams), dtype=bool) if self.sampler == "exact" else None
+        return GRBMState(W=W, chains=chains, epoch_order=order, cursor=0, outside=outside)
 
     def _shuffle(self, streams: ReplicaStreams) -> np.ndarray:
         assert self._samples is not None
@@ -239,34 +398,155 @@ class GRBM(Model):
         if s.noise == "none":
             W += learning_rate * self.exact_gradient(W)
             return
-        if s.noise == "pcd":
-            c_data = self.c_phi
-            c_model = self._pcd_covariance(state, streams)
-        else:
+        if s.noise == "minibatch":
             c_data = self._minibatch_covariance(state, batch_size, streams)
             c_model = self._model_covariance(W)
-        W += (learning_rate * s.sigma_h**2) * (W @ (c_data - c_model))
+            W += (learning_rate * s.sigma_h**2) * (W @ (c_data - c_model))
+            return
+        # pcd: W += α σ_h² W (C_φ − Ĉ), Ĉ = φᵀφ/|B|, in preallocated buffers
+        phi = self._sample_chains(state, streams)
+        n_rep, n_chains, n_v = phi.shape
+        C = state.buffer("C", (n_rep, n_v, n_v))
+        G = state.buffer("G", W.shape)
+        eta = learning_rate * s.sigma_h**2
+        if s.sampler == "gibbs":  # the operations of the original code: "gibbs" keeps its bits
+            np.matmul(phi.transpose(0, 2, 1), phi, out=C)  # numpy's syrk path
+            np.divide(C, n_chains, out=C)
+            np.subtract(self.c_phi, C, out=C)
+            np.matmul(W, C, out=G)
+            G *= eta
+        else:  # a transposed copy and a plain gemm (~2× faster than syrk here); α folded into C
+            np.matmul(_transposed(state, "phiT", phi), phi, out=C)
+            C *= -eta / n_chains
+            C += self._scaled_c_phi(eta)
+            np.matmul(W, C, out=G)
+        W += G
+
+    def _scaled_c_phi(self, eta: float) -> np.ndarray:
+        """η C_φ, cached for the last η (the learning rate is fixed within a stack)."""
+        cached = getattr(self, "_eta_c_phi", None)
+        if cached is None or cached[0] != eta:
+            cached = self._eta_c_phi = (eta, eta * self.c_phi)
+        return cached[1]
 
     def _pcd_covariance(self, state: GRBMState, streams: ReplicaStreams) -> np.ndarray:
-        """k Gibbs sweeps of every persistent chain; returns Ĉ = (1/|B|) Σ_b φ_b φ_bᵀ."""
+        """Advance every persistent chain by one update; returns Ĉ = (1/|B|) Σ_b φ_b φ_bᵀ (a new array)."""
+        phi = self._sample_chains(state, streams)
+        return (phi.transpose(0, 2, 1) @ phi) / phi.shape[1]
+
+    def _sample_chains(self, state: GRBMState, streams: ReplicaStreams) -> np.ndarray:
+        """One update of the chains with the configured sampler, in place; returns them."""
+        if self.spec.sampler == "gibbs":
+            return self._gibbs(state, streams)
+        if self.spec.sampler == "exact":
+            return self._exact(state, streams)
+        return self._marginal(state, streams)
+
+    def _gibbs(self, state: GRBMState, streams: ReplicaStreams) -> np.ndarray:
+        """k sweeps h ~ N(σ_h²Wφ, σ_h²), φ ~ N(Wᵀh/μ², 1/μ²) of every chain (the paper's sampler).
+
+        The draws are taken in the order (h of all chains, φ of all chains) per sweep, as one
+        slice of the stream; scaling by σ_h = 1 is skipped (multiplying by 1.0 is exact).
+        """
         s = self.spec
         W = state.W
         phi = state.chains
         assert phi is not None
-        _n_rep, n_chains, n_v = phi.shape
-        Wt = W.transpose(0, 2, 1)
+        n_rep, n_chains, n_v = phi.shape
+        n_h, k = s.n_hidden, s.gibbs_steps
         sh2 = s.sigma_h**2
         inv_mu2 = 1.0 / s.mu**2
-        inv_mu = 1.0 / s.mu
-        for _ in range(s.gibbs_steps):
-            h = phi @ Wt
-            h *= sh2
-            h += s.sigma_h * streams.normal((n_chains, s.n_hidden))
-            phi = h @ W
+        z = streams.normal((k, n_chains * (n_h + n_v)))
+        z_h = z[:, :, : n_chains * n_h].reshape(n_rep, k, n_chains, n_h)
+        z_phi = z[:, :, n_chains * n_h :].reshape(n_rep, k, n_chains, n_v)
+        if s.sigma_h != 1.0:
+            z_h *= s.sigma_h
+        z_phi *= 1.0 / s.mu
+        # small W: a transposed copy makes the products NN gemms (faster than NT at N ~ 10, the
+        # same bits with OpenBLAS); large W: the transposed view (the copy would cost more)
+        Wt = _transposed(state, "Wt", W) if n_v * n_h <= 4096 else W.transpose(0, 2, 1)
+        h = state.buffer("h", (n_rep, n_chains, n_h))
+        for j in range(k):
+            np.matmul(phi, Wt, out=h)
+            if sh2 != 1.0:
+                h *= sh2
+            h += z_h[:, j]
+            np.matmul(h, W, out=phi)
             phi *= inv_mu2
-            phi += inv_mu * streams.normal((n_chains, n_v))
-        state.chains = phi
-        return (phi.transpose(0, 2, 1) @ phi) / n_chains
+            phi += z_phi[:, j]
+        return phi
+
+    def transition(
+        self, W: np.ndarray, state: GRBMState | None = None, out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(A^k, U) of the k-sweep chain on φ at weights W (R, N_h, N_v), for row vectors:
+        φ' = φ A^k + z U with UᵀU = Σ_k = μ⁻² S_k (1 + A^k) (module docstring; A is symmetric).
+        Non-finite W gives NaN in U. The arrays are scratch buffers of `state`, or the two
+        halves out[:, :N_v] = A^k, out[:, N_v:] = U of `out` (R, 2N_v, N_v)."""
+        s = self.spec
+        if state is None:
+            state = GRBMState(W=W, chains=None, epoch_order=None, cursor=0)
+        n_rep, _, n_v = W.shape
+        shape = (n_rep, n_v, n_v)
+        if out is None:
+            out = state.buffer("transition", (n_rep, 2 * n_v, n_v))
+        A, S, T = (state.buffer(name, shape) for name in ("A", "S", "T"))
+        Wt = state.buffer("Wt_scaled", (n_rep, n_v, W.shape[1]))
+        np.multiply(W.transpose(0, 2, 1), s.sigma_h**2 / s.mu**2, out=Wt)
+        np.matmul(Wt, W, out=A)  # A = σ_h² WᵀW / μ²
+        k = s.gibbs_steps
+        Ak = out[:, :n_v]
+        eye = state.work.get("eye")
+        if eye is None or eye.shape != shape:
+            eye = state.work["eye"] = np.broadcast_to(self._eye, shape).copy()
+        if k == 1:
+            np.copyto(S, eye)
+            np.copyto(Ak, A)
+        else:
+            np.add(eye, A, out=S)
+        P = A
+        powers = (state.buffer("P1", shape), state.buffer("P2", shape))
+        for m in range(2, k + 1):  # P = A^m; S = 1 + A + … + A^(k−1)
+            dest = Ak if m == k else powers[m % 2]
+            np.matmul(P, A, out=dest)
+            P = dest
+            if m < k:
+                S += P
+        np.matmul(S, Ak, out=T)
+        T += S  # μ² Σ_k = S_k (1 + A^k)
+        U, failed = _cholesky(T, upper=True)
+        if failed is not None:  # far outside the stability region, or non-finite W
+            for r in np.flatnonzero(failed & np.isfinite(T).all(axis=(1, 2))):
+                w, V = np.linalg.eigh(T[r])
+                U[r] = (V * np.sqrt(np.clip(w, 0.0, None))).T
+        np.multiply(U, 1.0 / s.mu, out=out[:, n_v:])
+        return Ak, out[:, n_v:]
+
+    def _marginal(self, state: GRBMState, streams: ReplicaStreams) -> np.ndarray:
+        """φ' = φ A^k + z U: the k-sweep Gibbs kernel drawn at once (N_v normals per chain)."""
+        phi = state.chains
+        assert phi is not None
+        Ak, U = self.transition(state.W, state)
+        mean = state.buffer("mean", phi.shape)
+        np.matmul(phi, Ak, out=mean)
+        np.matmul(streams.normal(phi.shape[1:]), U, out=phi)
+        phi += mean
+        return phi
+
+    def _exact(self, state: GRBMState, streams: ReplicaStreams) -> np.ndarray:
+        """Fresh independent draws φ ~ N(0, K⁻¹): φᵀ = K⁻¹ L_K zᵀ (covariance K⁻¹ L_K L_Kᵀ K⁻¹ = K⁻¹)."""
+        phi = state.chains
+        assert phi is not None and state.outside is not None
+        K = self._kernel(state.W)
+        L, failed = _cholesky(K)
+        z = streams.normal(phi.shape[1:])
+        Y = L @ z.transpose(0, 2, 1)  # (R, N_v, |B|)
+        if failed is not None:
+            state.outside |= failed & np.isfinite(state.W).all(axis=(1, 2))
+            K[failed] = np.eye(K.shape[-1])
+            Y[failed] = np.nan
+        phi[...] = np.linalg.solve(K, Y).transpose(0, 2, 1)
+        return phi
 
     def _minibatch_covariance(self, state: GRBMState, batch_size: int, streams: ReplicaStreams) -> np.ndarray:
         assert self._samples is not None and state.epoch_order is not None
@@ -312,19 +592,39 @@ class GRBM(Model):
         return np.where(sign > 0, kl, np.inf)
 
     def unstable(self, state: GRBMState) -> np.ndarray:
-        """NON_FINITE for inf/NaN in W or the chains; OUTSIDE_REGION where σ_h² x_max ≥ μ² (K not > 0)."""
+        """NON_FINITE for inf/NaN in W or the chains; OUTSIDE_REGION where σ_h² x_max ≥ μ² (K not > 0),
+        or where the "exact" sampler found K not positive definite."""
         W = state.W
         bad = ~np.isfinite(W).all(axis=(1, 2))
         if state.chains is not None:
             bad |= ~np.isfinite(state.chains).all(axis=(1, 2))
         code = np.where(bad, NON_FINITE, STABLE).astype(np.int8)
         ok = ~bad
-        if ok.any():
+        if ok.any() and not self._inside_region(W[ok]):
             x_max = np.linalg.eigvalsh(self.gram(W[ok]))[:, -1]
             code[ok] = np.where(self.spec.sigma_h**2 * x_max >= self.spec.mu**2, OUTSIDE_REGION, STABLE)
+        if state.outside is not None:
+            code[state.outside] = OUTSIDE_REGION
         return code
+
+    def _inside_region(self, W: np.ndarray) -> bool:
+        """True if K = μ² − σ_h²WᵀW is positive definite for every replica, with a margin.
+
+        A Cholesky factorisation (N³/3 flop) settles the common case; only when some replica
+        is near or past the boundary does `unstable` compute the eigenvalues (~4N³ flop), so
+        the verdicts are those of the eigenvalue test.
+        """
+        K = self._kernel(W)
+        K -= 1e-9 * self.spec.mu**2 * self._eye  # near-boundary cases go to the eigenvalue test
+        try:
+            np.linalg.cholesky(K)
+        except np.linalg.LinAlgError:
+            return False
+        return True
 
     def park(self, state: GRBMState, mask: np.ndarray) -> None:
         state.W[mask] = 0.0
         if state.chains is not None:
             state.chains[mask] = 0.0
+        if state.outside is not None:
+            state.outside[mask] = False

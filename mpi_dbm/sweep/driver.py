@@ -30,6 +30,7 @@ from ..errors import ConfigError, ResultsFileError
 from ..lockfile import ResultsLock
 from ..store import Preflight, open_writer, preflight, resolve_io
 from ..streams import ReplicaStreams, shared_data_seed
+from ..threads import limit_blas_threads
 from ..train import train_stack
 from .grid import WorkUnit, work_units
 from .progress import Progress
@@ -156,6 +157,7 @@ def run_sweep(
     signals of `stop.STOP_SIGNALS` stop the run cleanly: finished units are kept,
     unfinished ones stay pending, and `RunSummary.stopped` says why.
     """
+    limit_blas_threads()  # one BLAS thread per rank (MPI_DBM_BLAS_THREADS overrides; threads.py)
     comm = comm or _world()
     rank, size = comm.Get_rank(), comm.Get_size()
     path = Path(path)
