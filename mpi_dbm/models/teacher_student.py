@@ -34,7 +34,9 @@ few steps; SGD on this loss is unstable for α ≳ 2. Diverged replicas are held
 Recorded: spectra "singular_values" (of W_s, ascending) and "WtW" (eigenvalues of W_sᵀW_s,
 ascending, = squared singular values); scalars "loss" (the training loss: mean over the
 data set of ½‖y − W_s x‖² = ½ tr((W_t − W_s) S (W_t − W_s)ᵀ), S the data-set covariance) and
-"asymmetry" (‖W_s − W_sᵀ‖_F).
+"asymmetry" (‖W_s − W_sᵀ‖_F). With `record_entries = true` also the entries of the top-left
+2×2 block of W_s as scalars "w11", "w12", "w21", "w22" (1-based, data basis; only "w11" for
+n = 1): the diagonal and off-diagonal variances of the GOE block (physics.md §6 item 5).
 """
 
 from __future__ import annotations
@@ -91,6 +93,15 @@ class TeacherStudentSpec:
     noise_strength: float
     init: str
     init_std: float | None
+    record_entries: bool = False  # also record the top-left 2×2 entries of W_s as scalars
+
+    @property
+    def entry_names(self) -> tuple[str, ...]:
+        """Scalars "w<i><j>" (1-based) of the recorded top-left block (empty unless record_entries)."""
+        if not self.record_entries:
+            return ()
+        m = min(self.n, 2)
+        return tuple(f"w{i + 1}{j + 1}" for i in range(m) for j in range(m))
 
     def teacher_matrix(self, shared_seed: np.random.SeedSequence) -> np.ndarray:
         """W_t = O diag(λ) Oᵀ, O Haar from the sweep's shared seed (2·𝟙 by default)."""
@@ -109,6 +120,8 @@ class TeacherStudentSpec:
             "init": self.init,
             "init_std": self.init_std,
         }
+        if self.record_entries:  # only when set, so existing configs keep their canonical form and hash
+            model["record_entries"] = True
         return {"model": {k: v for k, v in model.items() if v is not None}}
 
 
@@ -130,6 +143,9 @@ def parse(model: Table, target: Table) -> TeacherStudentSpec:
         init_std = model.number("init_std", 0.1, nonnegative=True)
     elif model.has("init_std"):
         raise model.error("init_std", 'only used with init = "random"; remove it')
+    record_entries = model.raw("record_entries", False)
+    if not isinstance(record_entries, bool):
+        raise model.error("record_entries", f"must be true or false, got {record_entries!r}")
     target.done()
     return TeacherStudentSpec(
         kind="teacher_student",
@@ -140,6 +156,7 @@ def parse(model: Table, target: Table) -> TeacherStudentSpec:
         noise_strength=noise_strength,
         init=init,
         init_std=init_std,
+        record_entries=record_entries,
     )
 
 
@@ -180,7 +197,7 @@ class TeacherStudent(Model):
 
     @property
     def scalars(self) -> tuple[str, ...]:
-        return ("loss", "asymmetry")
+        return ("loss", "asymmetry", *self.spec.entry_names)
 
     def work_per_step(self, batch_size: int) -> float:
         n = self.spec.n
@@ -250,9 +267,12 @@ class TeacherStudent(Model):
         delta = self.teacher - W
         loss = 0.5 * np.einsum("rij,jk,rik->r", delta, state.data.data_cov, delta)
         asym = np.linalg.norm(W - W.transpose(0, 2, 1), axis=(1, 2))
+        scalars = {"loss": loss, "asymmetry": asym}
+        for name in self.spec.entry_names:
+            scalars[name] = W[:, int(name[1]) - 1, int(name[2]) - 1].copy()
         return Measurement(
             spectra={"singular_values": np.ascontiguousarray(sv), "WtW": wtw},
-            scalars={"loss": loss, "asymmetry": asym},
+            scalars=scalars,
         )
 
     def unstable(self, state: TSState) -> np.ndarray:

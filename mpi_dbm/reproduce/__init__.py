@@ -1,0 +1,109 @@
+"""`mpi-dbm reproduce`: run the paper's experiments (analysis/<size>/), analyse them, and compare
+every checkable prediction of physics.md §6 with theory in one table (reproduction.json,
+reproduction.html, figures; optionally the README's Results section).
+
+    from mpi_dbm.reproduce import reproduce
+    rep = reproduce("quick", "results/reproduce-quick", ranks=2)
+    [(row.id, row.status) for row in rep.rows]
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..analysis import AnalysisParameters, analyze
+from ..errors import ConfigError
+from .checks import SPECTRUM, ExperimentData, RunData, all_rows
+from .manifest import EXPERIMENTS, Manifest, read_manifest
+from .rows import FAIL, INCONCLUSIVE, NOT_RUN, PASS, Row
+from .runner import RunRecord, preflight, repo_root, run_all
+
+SIZES = ("quick", "full")
+
+__all__ = ["EXPERIMENTS", "SIZES", "Reproduction", "analyse", "default_recipes", "reproduce"]
+
+
+def default_recipes() -> Path:
+    return repo_root() / "analysis"
+
+
+@dataclass
+class Reproduction:
+    size: str
+    outdir: Path
+    manifest: Manifest
+    records: list[RunRecord]
+    experiments: dict[str, ExperimentData]
+    rows: list[Row]
+    extra: dict
+    seconds_run: float
+    seconds_analysis: float
+    ranks: int
+    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    figures: list[tuple[str, str, str]] = field(default_factory=list)  # (file, title, caption)
+
+    def counts(self) -> dict[str, int]:
+        states = [r.status for r in self.rows]
+        return {s: states.count(s) for s in (PASS, FAIL, INCONCLUSIVE, NOT_RUN)}
+
+
+def analyse(manifest: Manifest, outdir: Path, echo: Callable[[str], None] = lambda s: None) -> dict:
+    """Analyse every results file of the manifest (each over its stationary window)."""
+    out: dict[str, ExperimentData] = {}
+    for exp in manifest.experiments:
+        data = ExperimentData(exp.name, SPECTRUM[exp.name])
+        for run in exp.runs:
+            start = time.perf_counter()
+            a = analyze(outdir / f"{run.name}.h5", AnalysisParameters(window=run.window))
+            data.runs.append(RunData(run, a))
+            echo(f"analysed {run.name} in {time.perf_counter() - start:.1f} s")
+        out[exp.name] = data
+    return out
+
+
+def reproduce(
+    size: str = "quick",
+    outdir: str | Path | None = None,
+    *,
+    ranks: int = 2,
+    recipes: str | Path | None = None,
+    only: tuple[str, ...] | None = None,
+    run: bool = True,
+    launcher: list[str] | None = None,
+    figures: bool = True,
+    update_readme: bool = False,
+    echo: Callable[[str], None] = print,
+) -> Reproduction:
+    """Run (resumably), analyse and report the reproduction of one size; see the module docstring."""
+    from . import output
+
+    if size not in SIZES:
+        raise ConfigError(f"unknown size {size!r}: choose {' or '.join(SIZES)}")
+    recipes_dir = Path(recipes) if recipes is not None else default_recipes()
+    out = Path(outdir) if outdir is not None else Path("results") / f"reproduce-{size}"
+    manifest = read_manifest(recipes_dir, size).select(only)
+    readme = output.readme_path(recipes_dir) if update_readme else None
+    if readme is not None:
+        output.check_readme(readme)
+    preflight(manifest, out)  # output dir and existing files, before anything is written
+    start = time.perf_counter()
+    records = run_all(manifest, out, ranks, launcher, echo, execute=run)
+    seconds_run = time.perf_counter() - start
+    start = time.perf_counter()
+    experiments = analyse(manifest, out, echo)
+    rows, extra = all_rows(experiments)
+    rep = Reproduction(size, out, manifest, records, experiments, rows, extra, seconds_run, 0.0, ranks)
+    if figures:
+        from ..report_reproduction import make_figures
+
+        rep.figures = make_figures(rep, out)
+    rep.seconds_analysis = time.perf_counter() - start
+    output.write_json(rep)
+    output.write_html(rep)
+    if readme is not None:
+        output.update_readme(rep, readme)
+    return rep

@@ -1,0 +1,157 @@
+"""The recipe of one reproduction size: `analysis/<size>/reproduce.toml`.
+
+One table per experiment, naming the sweep configs (next to the manifest) that make it up and
+the stationary window that is analysed:
+
+    [lattice]                      # experiment name (see EXPERIMENTS)
+    configs = ["grbm-a0.01-b16.toml", ...]
+    window_t = [100, 200]          # analyse every measurement with t = n*alpha in [100, 200]
+                                   # (per file, with its smallest alpha); default: the last one
+    series_t = [100, 1000]         # optional: the time series used for relaxation rates
+
+Everything is checked (unknown experiments or keys, missing or invalid configs) before
+anything runs, with one message naming the file and key.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config, load
+from ..errors import ConfigError
+from ..tables import Table
+
+MANIFEST = "reproduce.toml"
+
+#: experiment name -> what it is (physics.md §4) and the §6 items it feeds
+EXPERIMENTS: dict[str, str] = {
+    "init": "learning from a random start: Marchenko-Pastur at step 0, fixed point, UV cut-off (items 8, 11)",
+    "lattice": "E1, E2, E7: GRBM alpha and |B| scans on the lattice target, linear scaling "
+    "(items 1-5, 9, 12)",
+    "long": "E3: long stationary GRBM runs, eigenvalue time series (item 10)",
+    "cluster8": "E9: fully degenerate GRBM cluster, n = 8 (items 7, 9)",
+    "cluster65": "E9: fully degenerate GRBM cluster, n = 65, semicircle (item 7)",
+    "ts": "E4, E5, E6: 2x2 teacher-student alpha, |B| and noise scans (items 4-6, 12)",
+    "linear_one": "E10: linear one-hidden-layer net, one species (item 13)",
+    "linear_two": "E10: linear one-hidden-layer net, two species (item 13)",
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One sweep of an experiment: its config and the analysed window (in steps)."""
+
+    name: str  # config file stem; the results file is <outdir>/<name>.h5
+    config_path: Path
+    config: Config
+    window: tuple[int, int] | None  # steps, inclusive; None = last measurement
+    series: tuple[int, int] | None = None  # steps of the time series for relaxation rates
+
+    @property
+    def min_alpha(self) -> float:
+        return min(lr for lr, _ in self.config.sweep.points)
+
+
+@dataclass(frozen=True)
+class ExperimentRecipe:
+    name: str
+    description: str
+    runs: tuple[Run, ...]
+    window_t: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    size: str
+    experiments: tuple[ExperimentRecipe, ...]
+
+    def select(self, only: tuple[str, ...] | None) -> Manifest:
+        if not only:
+            return self
+        known = {e.name for e in self.experiments}
+        for name in only:
+            if name not in known:
+                raise ConfigError(
+                    f"--only {name}: no such experiment in {self.path}; "
+                    f"choose from {', '.join(e.name for e in self.experiments)}"
+                )
+        return Manifest(self.path, self.size, tuple(e for e in self.experiments if e.name in only))
+
+    @property
+    def runs(self) -> list[Run]:
+        return [r for e in self.experiments for r in e.runs]
+
+
+def window_steps(
+    config: Config, window_t: tuple[float, float] | None, source: str, key: str = "window_t"
+) -> tuple[int, int] | None:
+    """The measured steps whose t = n·α_min lies in window_t (α_min: the file's smallest α)."""
+    if window_t is None:
+        return None
+    alpha = min(lr for lr, _ in config.sweep.points)
+    start, stop = math.ceil(window_t[0] / alpha - 1e-9), math.floor(window_t[1] / alpha + 1e-9)
+    measured = [s for s in config.train.measure_steps if start <= s <= stop]
+    if len(measured) < 1:
+        raise ConfigError(
+            f"{source}: {key} = [{window_t[0]:g}, {window_t[1]:g}] contains no measurement of "
+            f"{config.sweep.name!r} (t = n*alpha with alpha = {alpha:g}: steps {start}..{stop}, "
+            f"measured every {config.train.measure_every} up to {config.train.steps})"
+        )
+    return measured[0], measured[-1]
+
+
+def read_manifest(recipes: Path, size: str) -> Manifest:
+    """Read and check `recipes/size/reproduce.toml` and every config it names."""
+    folder = recipes / size
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise ConfigError(f"no recipes for size {size!r}: {str(folder)!r} is not a directory")
+    if not path.is_file():
+        raise ConfigError(f"{str(path)!r} does not exist: every recipe folder needs a {MANIFEST}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    experiments = []
+    seen: dict[str, str] = {}
+    for name, table in data.items():
+        if name not in EXPERIMENTS:
+            raise ConfigError(
+                f"{path}: unknown experiment [{name}]; known experiments: {', '.join(EXPERIMENTS)}"
+            )
+        t = Table(name, table, str(path))
+        files = t.raw("configs")
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+            raise t.error("configs", "must be a non-empty list of config file names")
+        windows: dict[str, tuple[float, float] | None] = {}
+        for key in ("window_t", "series_t"):
+            windows[key] = None
+            if t.has(key):
+                w = t.number_list(key)
+                t.check(
+                    key, len(w) == 2 and 0 <= w[0] <= w[1], "must be [start, stop] with 0 <= start <= stop"
+                )
+                windows[key] = (w[0], w[1])
+        window_t = windows["window_t"]
+        t.done()
+        runs = []
+        for f in files:
+            cfg_path = folder / f
+            stem = Path(f).stem
+            if stem in seen:
+                raise ConfigError(f"{path}: [{name}] configs: {f!r} is also used by [{seen[stem]}]")
+            seen[stem] = name
+            if not cfg_path.is_file():
+                raise ConfigError(f"{path}: [{name}] configs: {str(cfg_path)!r} does not exist")
+            cfg = load(cfg_path)
+            where = f"{path}: [{name}]"
+            series = window_steps(cfg, windows["series_t"], where, "series_t")
+            runs.append(Run(stem, cfg_path, cfg, window_steps(cfg, window_t, where), series))
+        experiments.append(ExperimentRecipe(name, EXPERIMENTS[name], tuple(runs), window_t))
+    if not experiments:
+        raise ConfigError(f"{path}: names no experiment")
+    return Manifest(path, size, tuple(experiments))

@@ -1,0 +1,265 @@
+"""`mpi-dbm reproduce`: bad input, the check logic, and a reduced reproduction under MPI.
+
+The reduced reproduction takes the quick recipes (analysis/quick/) of a few experiments, with fewer
+replicas, runs them on 2 ranks and asserts the checks that are statistically resolved at that size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from mpi_dbm import config as cfgmod
+from mpi_dbm.analysis.relaxation import relaxation_rate
+from mpi_dbm.errors import ConfigError
+from mpi_dbm.reproduce.manifest import read_manifest, window_steps
+from mpi_dbm.reproduce.rows import FAIL, INCONCLUSIVE, PASS, Part, Row
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICK = ROOT / "analysis" / "quick"
+
+
+# -- the recipes themselves ------------------------------------------------------------------------
+@pytest.mark.parametrize("size", ["quick", "full"])
+def test_recipes_are_valid(size):
+    m = read_manifest(ROOT / "analysis", size)
+    names = {e.name for e in m.experiments}
+    assert names == {"init", "lattice", "long", "cluster8", "cluster65", "ts", "linear_one", "linear_two"}
+    for run in m.runs:
+        assert run.config.sweep.name == run.name, run.config_path  # results file = config name
+        if size == "full":  # a job script per config, writing where `reproduce --no-run` reads
+            script = run.config_path.with_suffix(".slurm.sbatch").read_text()
+            assert f"RESULTS=results/reproduce-full/{run.name}.h5" in script
+
+
+def test_window_in_t_units():
+    cfg = cfgmod.load(QUICK / "grbm-a0.01-b16.toml")
+    assert window_steps(cfg, (100, 200), "x") == (10000, 20000)
+    with pytest.raises(ConfigError, match="contains no measurement"):
+        window_steps(cfg, (500, 600), "x")
+
+
+# -- rows -------------------------------------------------------------------------------------------
+def test_part_status_rules():
+    assert Part("a", 1.05, 0.02, 1.0).status == PASS  # 2.5 sigma
+    assert Part("a", 1.10, 0.02, 1.0).status == FAIL  # 5 sigma
+    assert Part("a", 1.09, 0.02, 1.0, lo=0.96, hi=1.04).status == PASS  # 2.5 sigma beyond the band
+    assert Part("a", 1.0, 0.05, 1.0, resolution=0.03).status == INCONCLUSIVE
+    assert Part("a", 1.0, 0.01, 1.2, expected_error=0.1).status == PASS
+    assert Part("p", 0.2, expected=0.01, kind="consistent").status == PASS
+    assert Part("p", 0.2, expected=0.01, kind="consistent", powered=False).status == INCONCLUSIVE
+    assert Part("p", 0.001, expected=0.01, kind="consistent").status == FAIL
+    assert Part("p", 0.5, expected=0.01, kind="reject", powered=False).status == INCONCLUSIVE
+    assert Part("p", math.nan, expected=0.01, kind="reject").status == INCONCLUSIVE
+    row = Row("1", 1, "t", "e", "tol", [Part("x", 1.0, 0.1, 1.0), Part("y", 2.0, 0.1, 1.0)])
+    assert row.status == FAIL and row.worst.label == "y"
+    assert Row("1", 1, "t", "e", "tol").status == "not run"
+
+
+def test_relaxation_rate_of_an_ar1_process():
+    rng = np.random.default_rng(1)
+    rate, dt, n_rep, n_t = 0.4, 0.5, 64, 800
+    a = math.exp(-rate * dt)
+    x = np.empty((n_rep, n_t))
+    x[:, 0] = rng.standard_normal(n_rep)
+    for k in range(1, n_t):
+        x[:, k] = a * x[:, k - 1] + math.sqrt(1 - a * a) * rng.standard_normal(n_rep)
+    res = relaxation_rate(x + 3.0, dt)
+    assert abs(res.rate - rate) < 4 * res.error and res.error < 0.05 * rate
+
+
+def test_teacher_student_records_its_entries():
+    from mpi_dbm import models
+    from mpi_dbm.streams import ReplicaStreams, replica_seed, shared_data_seed
+    from mpi_dbm.train import train_stack
+
+    text = (QUICK / "ts.toml").read_text()
+    cfg = cfgmod.parse_text(text)
+    assert cfg.model.record_entries and "record_entries = true" in cfg.to_toml()
+    plain = cfgmod.parse_text(text.replace("record_entries = true", ""))
+    assert "record_entries" not in plain.to_toml()  # existing configs keep their canonical text
+    model = models.build(cfg.model, shared_data_seed(1))
+    res = train_stack(model, 0.1, 16, ReplicaStreams([replica_seed(1, 0, r) for r in range(3)]), 20, 10, 10)
+    assert set(res.scalars) == {"loss", "asymmetry", "w11", "w12", "w21", "w22"}
+    assert np.isfinite(res.scalars["w12"]).all()
+    with pytest.raises(ConfigError, match="record_entries"):
+        cfgmod.parse_text(text.replace("record_entries = true", "record_entries = 1"))
+
+
+# -- bad input: one message, exit 2, nothing written ----------------------------------------------
+def _recipes(tmp_path: Path, manifest: str, configs: dict[str, str] | None = None) -> Path:
+    folder = tmp_path / "recipes" / "quick"
+    folder.mkdir(parents=True)
+    (folder / "reproduce.toml").write_text(manifest)
+    for name, text in (configs or {}).items():
+        (folder / name).write_text(text)
+    return folder.parent
+
+
+def _one_error(proc, pattern: str) -> None:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert any(re.search(pattern, line) for line in lines), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unknown_size(tmp_path):
+    out = tmp_path / "out"
+    proc = run_cli("reproduce", "--size", "huge", "-o", str(out))
+    _one_error(proc, "huge")
+    assert not out.exists()
+
+
+def test_output_is_a_file(tmp_path):
+    out = tmp_path / "out"
+    out.write_text("x")
+    recipes = _recipes(
+        tmp_path, '[ts]\nconfigs = ["ts.toml"]\n', {"ts.toml": (QUICK / "ts.toml").read_text()}
+    )
+    proc = run_cli("reproduce", "--recipes", str(recipes), "-o", str(out))
+    _one_error(proc, "is a file|not a directory")
+    assert out.read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    ("manifest", "pattern"),
+    [
+        ('[tss]\nconfigs = ["ts.toml"]\n', "unknown experiment"),
+        ('[ts]\nconfigs = ["nope.toml"]\n', "does not exist"),
+        ('[ts]\nconfigs = ["ts.toml"]\nwindow = [1, 2]\n', "unknown key 'window'"),
+        ('[ts]\nconfigs = ["ts.toml"]\nwindow_t = [5000, 6000]\n', "contains no measurement"),
+        ("[ts\n", "not valid TOML"),
+    ],
+)
+def test_bad_manifest(tmp_path, manifest, pattern):
+    recipes = _recipes(tmp_path, manifest, {"ts.toml": (QUICK / "ts.toml").read_text()})
+    out = tmp_path / "out"
+    proc = run_cli("reproduce", "--recipes", str(recipes), "-o", str(out))
+    _one_error(proc, pattern)
+    assert not out.exists()
+
+
+def test_unknown_experiment_in_only(tmp_path):
+    recipes = _recipes(
+        tmp_path, '[ts]\nconfigs = ["ts.toml"]\n', {"ts.toml": (QUICK / "ts.toml").read_text()}
+    )
+    out = tmp_path / "out"
+    proc = run_cli("reproduce", "--recipes", str(recipes), "-o", str(out), "--only", "lattice")
+    _one_error(proc, "no such experiment")
+    assert not out.exists()
+
+
+def test_results_of_another_config_are_not_touched(tmp_path):
+    text = (QUICK / "ts-eps0.05.toml").read_text()
+    recipes = _recipes(tmp_path, '[ts]\nconfigs = ["ts-eps0.05.toml"]\n', {"ts-eps0.05.toml": text})
+    other = tmp_path / "other.toml"
+    other.write_text(
+        text.replace("replicas = 1000", "replicas = 4").replace("steps = 1000", "steps = 20"),
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = run_cli("run", str(other), "-o", str(out / "ts-eps0.05.h5"), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    before = sorted(p.name for p in out.iterdir())
+    proc = run_cli("reproduce", "--recipes", str(recipes), "-o", str(out))
+    _one_error(proc, "different config")
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_readme_without_markers(tmp_path):
+    recipes = _recipes(
+        tmp_path, '[ts]\nconfigs = ["ts.toml"]\n', {"ts.toml": (QUICK / "ts.toml").read_text()}
+    )
+    (recipes.parent / "README.md").write_text("# no markers\n")
+    out = tmp_path / "out"
+    proc = run_cli("reproduce", "--recipes", str(recipes), "-o", str(out), "--update-readme")
+    _one_error(proc, "results:start")
+    assert not out.exists()
+
+
+# -- a reduced reproduction -------------------------------------------------------------------------
+REDUCED = {
+    # experiment: (configs, replicas, window_t)
+    "lattice": (["grbm-a0.02-b16.toml", "grbm-a0.04-b32.toml", "grbm-a0.08-b64.toml"], 96, "[100, 200]"),
+    "cluster8": (["cluster8.toml"], 96, "[20, 70]"),
+    "ts": (["ts.toml", "ts-eps0.05.toml", "ts-eps0.08.toml"], 300, "[50, 100]"),
+    "init": (["init-linear.toml"], 200, None),
+}
+
+
+@pytest.fixture(scope="module")
+def reduced(tmp_path_factory):
+    base = tmp_path_factory.mktemp("repro")
+    folder = base / "recipes" / "quick"
+    folder.mkdir(parents=True)
+    manifest = []
+    for exp, (configs, replicas, window) in REDUCED.items():
+        for name in configs:
+            text = (QUICK / name).read_text()
+            text = re.sub(r"(?m)^replicas = \d+", f"replicas = {replicas}", text)
+            text = re.sub(r"(?m)^block_size = \d+", f"block_size = {max(replicas // 4, 1)}", text)
+            (folder / name).write_text(text)
+        manifest.append(
+            f"[{exp}]\nconfigs = {json.dumps(configs)}\n" + (f"window_t = {window}\n" if window else "")
+        )
+    (folder / "reproduce.toml").write_text("\n".join(manifest))
+    (base / "README.md").write_text("# x\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\nend\n")
+    out = base / "out"
+    proc = run_cli(
+        "reproduce", "--recipes", str(base / "recipes"), "-o", str(out), "--ranks", "2", "--update-readme",
+        timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return base, out, proc, json.loads((out / "reproduction.json").read_text())
+
+
+def _row(summary, rid):
+    return next(r for r in summary["rows"] if r["id"] == rid)
+
+
+def test_reduced_reproduction_writes_everything(reduced):
+    base, out, proc, summary = reduced
+    for f in ("reproduction.json", "reproduction.html", "repro_spacings.png", "repro_scaling.png"):
+        assert (out / f).is_file(), f
+    assert "mpi-dbm:" in proc.stdout and "pass" in proc.stdout
+    html = (out / "reproduction.html").read_text()
+    assert all(f"<td>{r['id']}</td>" in html for r in summary["rows"])
+    readme = (base / "README.md").read_text()
+    assert readme.startswith("# x\n") and readme.endswith("\n\nend\n") and "old" not in readme
+    assert "| 7a |" in readme and (base / "docs" / "figures" / "repro_spacings.png").is_file()
+    # experiments that were not run give rows without parts, marked as such
+    assert _row(summary, "10")["status"] == "not run" and "long" in _row(summary, "10")["missing"]
+
+
+@pytest.mark.parametrize(
+    "rid",
+    ["1a", "1c", "2a", "4a", "4b", "4c", "5a", "5b", "6a", "6b", "7a", "7b", "11", "12"],
+)
+def test_resolved_checks_pass(reduced, rid):
+    row = _row(reduced[3], rid)
+    assert row["status"] == PASS, json.dumps(row, indent=1, ensure_ascii=False)
+
+
+def test_no_check_fails_at_reduced_size(reduced):
+    failing = [(r["id"], r["measured"]) for r in reduced[3]["rows"] if r["status"] == FAIL]
+    # 9a (kappa = 4) and 9b: the persistent chains' lag shifts the means (docs/physics-notes.md)
+    assert not failing or set(dict(failing)) <= {"9a", "9b"}, failing
+    assert _row(reduced[3], "2b")["status"] == "not run"  # not the authors' grid
+
+
+def test_second_run_resumes_and_no_run_reanalyses(reduced, tmp_path):
+    base, out, _, _ = reduced
+    proc = run_cli("reproduce", "--recipes", str(base / "recipes"), "-o", str(out), "--no-figures")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("done already") == sum(len(c) for c, _, _ in REDUCED.values())
+    empty = tmp_path / "empty"
+    proc = run_cli("reproduce", "--recipes", str(base / "recipes"), "-o", str(empty), "--no-run")
+    _one_error(proc, "missing or incomplete")
+    shutil.rmtree(empty, ignore_errors=True)
