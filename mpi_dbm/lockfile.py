@@ -39,13 +39,20 @@ def _job_id() -> str | None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """True if the process exists and is not a zombie (a dead rank whose parent, e.g. an init
+    that does not reap orphans in a container, has not collected it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 @dataclass

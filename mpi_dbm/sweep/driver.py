@@ -35,7 +35,7 @@ from ..train import train_stack
 from .grid import WorkUnit, work_units
 from .progress import Progress
 from .schedule import lpt_order, static_assignment
-from .stop import Interrupted, StopRequest
+from .stop import Interrupted, StopRequest, die_with_launcher
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,8 @@ def run_sweep(
     if pre.error:
         raise ResultsFileError(pre.error)
 
+    if size > 1:
+        die_with_launcher()
     stop = StopRequest(comm, time_limit)
     stop.install()
     try:

@@ -19,6 +19,30 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2)
 EXIT_INTERRUPTED = 75
 
 
+def die_with_launcher() -> None:
+    """Linux: have the kernel SIGKILL this rank when its parent (mpiexec/orted) dies.
+
+    Without it, a rank whose launcher went away (another rank was killed, mpiexec was
+    killed) can hang forever in a collective with a dead peer, burning its allocation
+    and holding the results file's lock. A no-op where prctl is not available.
+    """
+    import ctypes
+    import os
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        parent = os.getppid()
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:  # the launcher died before the request took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+
+
 class Interrupted(Exception):
     """Raised inside the training loop to abandon the current unit."""
 
