@@ -291,7 +291,7 @@ def _shift_fits(ds: Dataset, clusters, stats) -> dict[str, list[dict[str, Any]]]
         for c in clusters[name]:
             if c.centre is None:
                 continue
-            ts, ys, es, preds, ratios = [], [], [], [], []
+            ts, ys, es, preds = [], [], [], []
             for p in ds.points:
                 for st in stats.get((name, p.index), []):
                     if st.cluster == c and "shift" in st.values:
@@ -300,7 +300,6 @@ def _shift_fits(ds: Dataset, clusters, stats) -> dict[str, list[dict[str, Any]]]
                         es.append(st.values["shift"]["error"])
                         pred = st.predicted.get("shift")
                         preds.append(pred / p.temperature if pred is not None else None)
-                        ratios.append(None)
             fit = proportional_fit("shift", ts, ys, es, None)
             known = [b for b in preds if b is not None]
             rows.append(
