@@ -25,9 +25,11 @@ __all__ = [
     "goe2_cdf",
     "goe2_pdf",
     "mp_cdf",
+    "mp_cdf_jacobian",
     "mp_edges",
     "mp_pdf",
     "semicircle_cdf",
+    "semicircle_cdf_jacobian",
     "semicircle_pdf",
 ]
 
@@ -52,6 +54,21 @@ def semicircle_cdf(x: np.ndarray, center: float = 0.0, radius: float = 1.0) -> n
     _positive("radius", radius)
     t = np.clip((np.asarray(x, dtype=float) - center) / radius, -1.0, 1.0)
     return 0.5 + (t * np.sqrt(1.0 - t * t) + np.arcsin(t)) / math.pi
+
+
+def semicircle_cdf_jacobian(
+    x: np.ndarray, center: float = 0.0, radius: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """F = :func:`semicircle_cdf` and its derivatives, shape (len(x), 2): ∂F/∂c = −ρ(x),
+    ∂F/∂R = −t ρ(x) (F depends on t = (x − c)/R only)."""
+    _positive("radius", radius)
+    t = np.clip((np.asarray(x, dtype=float) - center) / radius, -1.0, 1.0)
+    root = np.sqrt(1.0 - t * t)
+    f = 0.5 + (t * root + np.arcsin(t)) / math.pi
+    jac = np.empty((f.size, 2), order="F")  # columns contiguous for Jᵀr
+    jac[:, 0] = root * (-2.0 / (math.pi * radius))
+    jac[:, 1] = jac[:, 0] * t
+    return f, jac
 
 
 # --------------------------------------------------------------------------- Marchenko–Pastur
@@ -80,6 +97,28 @@ def mp_pdf(x: np.ndarray, scale: float = 1.0, ratio: float = 1.0) -> np.ndarray:
     return np.where(inside, val, 0.0)
 
 
+def _mp_terms(x: np.ndarray, scale: float, ratio: float) -> tuple[np.ndarray, ...]:
+    """Unclipped F, θ, sin θ and arctan(k tan(θ/2)) of :func:`mp_cdf` (π/2 for θ > 0 at q = 1)."""
+    _check_mp(scale, ratio)
+    q = ratio
+    m, h = scale * (1.0 + q), 2.0 * scale * math.sqrt(q)
+    c = np.clip((m - np.asarray(x, dtype=float)) / h, -1.0, 1.0)
+    theta = np.arccos(c)
+    sin = np.sqrt((1.0 - c) * (1.0 + c))
+    if q < 1.0:
+        k = (1.0 + math.sqrt(q)) / (1.0 - math.sqrt(q))
+        with np.errstate(divide="ignore"):  # tan(θ/2) = √((1 − cos θ)/(1 + cos θ)) → ∞ at θ = π
+            atan = np.arctan(k * np.sqrt((1.0 - c) / (1.0 + c)))
+    else:
+        atan = np.where(theta > 0.0, math.pi / 2.0, 0.0)
+    f = (
+        sin / (math.pi * math.sqrt(q))
+        + (1.0 + q) * theta / (2.0 * math.pi * q)
+        - (1.0 - q) / (math.pi * q) * atan
+    )
+    return f, theta, sin, atan
+
+
 def mp_cdf(x: np.ndarray, scale: float = 1.0, ratio: float = 1.0) -> np.ndarray:
     """Closed-form CDF of :func:`mp_pdf`.
 
@@ -87,16 +126,25 @@ def mp_cdf(x: np.ndarray, scale: float = 1.0, ratio: float = 1.0) -> np.ndarray:
     F = sin θ/(π√q) + (1 + q) θ/(2πq) − (1 − q)/(πq) · arctan(k tan(θ/2)); the last term is
     absent for q = 1.
     """
-    _check_mp(scale, ratio)
+    return np.clip(_mp_terms(x, scale, ratio)[0], 0.0, 1.0)
+
+
+def mp_cdf_jacobian(x: np.ndarray, scale: float = 1.0, ratio: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """F = :func:`mp_cdf` and its derivatives, shape (len(x), 2): ∂F/∂s², ∂F/∂q.
+
+    F(x; s², q) = G(x/s²; q) gives ∂F/∂s² = −sin θ/(π√q s²). Differentiating under the integral
+    (ρ vanishes at x₋) with ∫ dt/√P = θ and ∫ dt/(t√P) = 2 arctan(k tan(θ/2))/(1 − q) in the
+    substitution above: ∂F/∂q = [θ + 2 arctan(k tan(θ/2))]/(2πq) − F/q inside the support, 0 outside.
+    The q-derivative at q = 1 is the one-sided limit from below.
+    """
     q = ratio
-    m, h = scale * (1.0 + q), 2.0 * scale * math.sqrt(q)
-    c = np.clip((m - np.asarray(x, dtype=float)) / h, -1.0, 1.0)
-    theta = np.arccos(c)
-    f = np.sin(theta) / (math.pi * math.sqrt(q)) + (1.0 + q) * theta / (2.0 * math.pi * q)
-    if q < 1.0:
-        k = (1.0 + math.sqrt(q)) / (1.0 - math.sqrt(q))
-        f = f - (1.0 - q) / (math.pi * q) * np.arctan(k * np.tan(theta / 2.0))
-    return np.clip(f, 0.0, 1.0)
+    f, theta, sin, atan = _mp_terms(x, scale, q)
+    inside = (f > 0.0) & (f < 1.0)
+    f = np.clip(f, 0.0, 1.0)
+    jac = np.empty((f.size, 2), order="F")  # columns contiguous for Jᵀr
+    jac[:, 0] = sin * (-1.0 / (math.pi * math.sqrt(q) * scale))
+    jac[:, 1] = np.where(inside, (theta + 2.0 * atan) / (2.0 * math.pi * q) - f / q, 0.0)
+    return f, jac
 
 
 # --------------------------------------------------------------------------- 2×2 GOE

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import curve_fit, minimize, minimize_scalar
+from scipy.optimize import curve_fit, minimize_scalar
+from scipy.special import erf
 from scipy.stats import kstest
 
 from ._base import freeze
@@ -44,10 +45,13 @@ from .densities import (
     goe2_cdf,
     goe2_pdf,
     mp_cdf,
+    mp_cdf_jacobian,
     mp_edges,
     mp_pdf,
     semicircle_cdf,
+    semicircle_cdf_jacobian,
 )
+from .minimise import gauss_newton, nelder_mead, newton
 from .resample import jackknife
 from .spacing import fd_bin_edges
 from .surmise import brody_b, brody_cdf
@@ -119,6 +123,11 @@ def _rows(x: np.ndarray) -> np.ndarray:
     return a[~np.isnan(a).any(axis=1)]
 
 
+def _ascending(x: np.ndarray) -> np.ndarray:
+    """``x`` sorted; returned as is when it already is (a jackknife replicate)."""
+    return x if x.size < 2 or bool(np.all(x[1:] >= x[:-1])) else np.sort(x)
+
+
 def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Central-difference Hessian of a scalar function."""
     k = x.size
@@ -138,11 +147,15 @@ def _hessian(f: Callable[[np.ndarray], float], x: np.ndarray, steps: np.ndarray)
 
 def _hessian_errors(nll: Callable[[np.ndarray], float], theta: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """√diag of the inverse observed information; NaN if it is not positive definite."""
-    h = _hessian(nll, theta, steps)
+    return _inverse_information_errors(_hessian(nll, theta, steps))
+
+
+def _inverse_information_errors(h: np.ndarray) -> np.ndarray:
+    """√diag H⁻¹ of the observed information H; NaN if it is not positive definite."""
     try:
         cov = np.linalg.inv(h)
     except np.linalg.LinAlgError:
-        return np.full(theta.size, np.nan)
+        return np.full(h.shape[0], np.nan)
     d = np.diag(cov)
     return np.where(d > 0, np.sqrt(np.abs(d)), np.nan)
 
@@ -150,11 +163,22 @@ def _hessian_errors(nll: Callable[[np.ndarray], float], theta: np.ndarray, steps
 def _jackknife_errors(
     rows: np.ndarray, estimator: Callable[[np.ndarray], np.ndarray], n_blocks: int | None
 ) -> tuple[np.ndarray, str]:
+    """Jackknife over rows; each replicate gets the kept values in ascending order (sorted once),
+    so the CDF fits need not sort 10⁶ values per replicate."""
+    units = np.arange(rows.shape[0])
     if rows.shape[1] == 1 and n_blocks is not None and n_blocks < rows.shape[0]:
         # Single values may come sorted (one spectrum): contiguous or strided blocks would then
         # remove systematically placed levels. Assign them to blocks by a fixed permutation.
-        rows = rows[np.random.default_rng(0).permutation(rows.shape[0])]
-    res = jackknife(rows, lambda r: np.asarray(estimator(r.ravel()), dtype=float), n_blocks=n_blocks)
+        units = np.random.default_rng(0).permutation(rows.shape[0])
+    order = np.argsort(rows, axis=None, kind="stable")
+    ascending, unit_of = rows.ravel()[order], order // rows.shape[1]
+
+    def on_units(kept: np.ndarray) -> np.ndarray:
+        keep = np.zeros(rows.shape[0], dtype=bool)
+        keep[kept] = True
+        return np.asarray(estimator(ascending[keep[unit_of]]), dtype=float)
+
+    res = jackknife(units, on_units, n_blocks=n_blocks)
     method = res.method if rows.shape[1] > 1 else f"{res.method} over values (fixed permutation)"
     return np.atleast_1d(res.error), method
 
@@ -170,8 +194,13 @@ def _finish(
     cdf: Callable[..., np.ndarray],
     options: Mapping[str, Any],
     hessian: Callable[[np.ndarray], np.ndarray] | None = None,
+    warm_start: bool = False,
 ) -> FitResult:
-    """Run ``estimator`` on the pooled values, attach errors and the KS distance."""
+    """Run ``estimator`` on the pooled values, attach errors and the KS distance.
+
+    ``warm_start``: ``estimator(values, start)`` accepts a start, and the jackknife refits start
+    from the pooled estimate (same minima, a few iterations each instead of a cold start).
+    """
     pooled = rows.ravel()
     values = np.asarray(estimator(pooled), dtype=float)
     if errors == "hessian":
@@ -179,7 +208,8 @@ def _finish(
             raise ValueError(f"Hessian errors are not available for {model} ({method}); use 'jackknife'")
         errs, err_method = hessian(values), "inverse observed Fisher information"
     elif errors == "jackknife":
-        errs, err_method = _jackknife_errors(rows, estimator, n_blocks)
+        refit = (lambda v: estimator(v, values)) if warm_start else estimator
+        errs, err_method = _jackknife_errors(rows, refit, n_blocks)
     elif errors == "none":
         errs, err_method = np.full(values.size, np.nan), "none"
     else:
@@ -198,66 +228,63 @@ def _finish(
     )
 
 
-def _cvm(cdf: Callable[..., np.ndarray], xs: np.ndarray) -> Callable[[np.ndarray], float]:
-    """Cramér–von Mises objective Σ (F(x_(i); θ) − (i − ½)/N)² for sorted ``xs``."""
-    target = (np.arange(xs.size) + 0.5) / xs.size
-
-    def objective(theta: np.ndarray) -> float:
-        try:
-            return float(np.sum((cdf(xs, *theta) - target) ** 2))
-        except ValueError:
-            return math.inf
-
-    return objective
-
-
-def _nelder_mead(
-    f: Callable[[np.ndarray], float],
+def _cvm_fit(
+    cdf_jacobian: Callable[..., tuple[np.ndarray, np.ndarray]],
+    xs: np.ndarray,
     start: Sequence[float],
     bounds: Sequence[tuple[float | None, float | None]],
     scales: Sequence[float],
 ) -> np.ndarray:
-    """Bounded Nelder–Mead in units of ``scales`` (typical parameter sizes), to ~1e-9 relative."""
-    sc = np.asarray(scales, dtype=float)
-    u0 = np.asarray(start, dtype=float) / sc
-    ub = [
-        (None if lo is None else lo / s_, None if hi is None else hi / s_)
-        for (lo, hi), s_ in zip(bounds, sc, strict=True)
-    ]
+    """Minimum Cramér–von Mises distance Σ (F(x_(i); θ) − (i − ½)/N)² for sorted ``xs``,
+    by Gauss–Newton on those residuals."""
+    target = (np.arange(xs.size) + 0.5) / xs.size
 
-    def g(u: np.ndarray) -> float:
-        return f(u * sc)
+    def residuals(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        f, jac = cdf_jacobian(xs, *theta)
+        return f - target, jac
 
-    f0 = g(u0)
-    fatol = 1e-12 * max(1.0, abs(f0)) if math.isfinite(f0) else 1e-12
-    res = minimize(
-        g,
-        u0,
-        method="Nelder-Mead",
-        bounds=ub,
-        options={"xatol": 1e-9, "fatol": fatol, "maxiter": 4000, "maxfev": 8000},
-    )
-    return np.asarray(res.x, dtype=float) * sc
+    return gauss_newton(residuals, start, bounds, scales)
 
 
 # --------------------------------------------------------------------------- 2×2 GOE and Gaussian
 
 
-def _goe2_nll(x: np.ndarray) -> Callable[[np.ndarray], float]:
-    def nll(theta: np.ndarray) -> float:
-        x0, sigma = theta
-        if sigma <= 0:
-            return math.inf
-        with np.errstate(divide="ignore"):
-            return float(-np.sum(np.log(goe2_pdf(x, x0, sigma))))
+def _goe2_nll(x: np.ndarray) -> Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]:
+    """−Σ log ρ(xᵢ; x₀, σ) of the 2×2 GOE density with its gradient and Hessian in (x₀, σ).
+
+    ρ = e^{−t²/2} φ(t)/(4√π σ), φ(t) = 2e^{−t²/2} + √(2π) t erf(t/√2), t = (x − x₀)/σ, so the
+    per-point loss is ℓ(t) + log σ with ℓ = t²/2 − log φ, ℓ' = t − φ'/φ,
+    ℓ'' = 1 − φ''/φ + (φ'/φ)², φ' = √(2π) erf(t/√2), φ'' = 2e^{−t²/2}; and ∂t/∂x₀ = −1/σ,
+    ∂t/∂σ = −t/σ.
+    """
+    n, const = x.size, x.size * math.log(4.0 * math.sqrt(math.pi))
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        x0, sigma = float(theta[0]), float(theta[1])
+        if not sigma > 0:
+            return math.inf, np.full(2, np.nan), np.full((2, 2), np.nan)
+        t = (x - x0) / sigma
+        g = np.exp(-0.5 * t * t)
+        d1 = math.sqrt(2.0 * math.pi) * erf(t / math.sqrt(2.0))
+        phi = 2.0 * g + t * d1
+        ratio = d1 / phi
+        l1 = t - ratio
+        l2 = 1.0 - 2.0 * g / phi + ratio * ratio
+        value = float(np.sum(0.5 * t * t - np.log(phi))) + n * math.log(sigma) + const
+        s1, s1t = float(l1.sum()), float(l1 @ t)
+        grad = np.array([-s1, n - s1t]) / sigma
+        h01 = float(l2 @ t) + s1
+        h11 = float(l2 @ (t * t)) + 2.0 * s1t - n
+        hess = np.array([[float(l2.sum()), h01], [h01, h11]]) / sigma**2
+        return value, grad, hess
 
     return nll
 
 
-def _goe2_ml(x: np.ndarray) -> np.ndarray:
-    # Moments start: ⟨x⟩ = x₀, Var = 1.5 σ².
-    start = (float(np.mean(x)), float(np.std(x)) / math.sqrt(1.5))
-    return _nelder_mead(_goe2_nll(x), start, [(None, None), (1e-300, None)], (start[1], start[1]))
+def _goe2_ml(x: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    if start is None:  # moments: ⟨x⟩ = x₀, Var = 1.5 σ²
+        start = np.array([float(np.mean(x)), float(np.std(x)) / math.sqrt(1.5)])
+    return newton(_goe2_nll(x), start, [(None, None), (1e-300, None)], (start[1], start[1]))
 
 
 def fit_goe2(x: np.ndarray, *, errors: str = "hessian", n_blocks: int | None = None) -> FitResult:
@@ -269,9 +296,11 @@ def fit_goe2(x: np.ndarray, *, errors: str = "hessian", n_blocks: int | None = N
     rows = _rows(x)
 
     def hess(theta: np.ndarray) -> np.ndarray:
-        return _hessian_errors(_goe2_nll(rows.ravel()), theta, 1e-4 * np.array([theta[1], theta[1]]))
+        return _inverse_information_errors(_goe2_nll(rows.ravel())(theta)[2])
 
-    return _finish("goe2", "ml", ("x0", "sigma"), rows, _goe2_ml, errors, n_blocks, goe2_cdf, {}, hess)
+    return _finish(
+        "goe2", "ml", ("x0", "sigma"), rows, _goe2_ml, errors, n_blocks, goe2_cdf, {}, hess, warm_start=True
+    )
 
 
 def fit_gaussian(x: np.ndarray, *, errors: str = "hessian", n_blocks: int | None = None) -> FitResult:
@@ -295,10 +324,10 @@ def _semicircle_moments(x: np.ndarray) -> np.ndarray:
     return np.array([x.mean(), 2.0 * x.std()])
 
 
-def _semicircle_cdf_fit(x: np.ndarray) -> np.ndarray:
-    xs = np.sort(x)
-    start = _semicircle_moments(xs)
-    return _nelder_mead(_cvm(semicircle_cdf, xs), start, [(None, None), (1e-300, None)], (start[1], start[1]))
+def _semicircle_cdf_fit(x: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    xs = _ascending(x)
+    start = _semicircle_moments(xs) if start is None else start
+    return _cvm_fit(semicircle_cdf_jacobian, xs, start, [(None, None), (1e-300, None)], (start[1], start[1]))
 
 
 def _semicircle_ml(x: np.ndarray) -> np.ndarray:
@@ -316,7 +345,7 @@ def _semicircle_ml(x: np.ndarray) -> np.ndarray:
     c0, r0 = _semicircle_moments(x)
     d0 = float(np.max(np.abs(x - c0)))
     start = (c0, math.log(max(r0 - d0, 1e-3 * r0)))
-    return np.array(unpack(_nelder_mead(nll, start, [(None, None), (None, None)], (r0, 1.0))))
+    return np.array(unpack(nelder_mead(nll, start, [(None, None), (None, None)], (r0, 1.0))))
 
 
 def fit_semicircle(
@@ -343,6 +372,7 @@ def fit_semicircle(
         n_blocks,
         semicircle_cdf,
         {},
+        warm_start=method == "cdf",
     )
 
 
@@ -354,10 +384,10 @@ def _mp_moments(x: np.ndarray) -> np.ndarray:
     return np.array([m, float(np.clip(x.var() / m**2, 1e-9, 1.0))])
 
 
-def _mp_cdf_fit(x: np.ndarray) -> np.ndarray:
-    xs = np.sort(x)
-    start = _mp_moments(xs)
-    return _nelder_mead(_cvm(mp_cdf, xs), start, [(1e-300, None), (1e-9, 1.0)], (start[0], 1.0))
+def _mp_cdf_fit(x: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    xs = _ascending(x)
+    start = _mp_moments(xs) if start is None else start
+    return _cvm_fit(mp_cdf_jacobian, xs, start, [(1e-300, None), (1e-9, 1.0)], (start[0], 1.0))
 
 
 def _mp_ml(x: np.ndarray) -> np.ndarray:
@@ -376,7 +406,7 @@ def _mp_ml(x: np.ndarray) -> np.ndarray:
     rq = 1.001 * max(1.0 - math.sqrt(x.min() / scale), math.sqrt(x.max() / scale) - 1.0, math.sqrt(q))
     if rq >= 1.0:  # no feasible q at this scale: take q = 1 and a support [0, 4s²] covering max(x)
         scale, rq = 1.001 * float(x.max()) / 4.0, 1.0
-    return _nelder_mead(nll, (scale, rq**2), [(1e-300, None), (1e-9, 1.0)], (scale, 1.0))
+    return nelder_mead(nll, (scale, rq**2), [(1e-300, None), (1e-9, 1.0)], (scale, 1.0))
 
 
 def fit_marchenko_pastur(
@@ -402,6 +432,7 @@ def fit_marchenko_pastur(
         n_blocks,
         mp_cdf,
         {},
+        warm_start=method == "cdf",
     )
 
 
