@@ -22,7 +22,7 @@ BATCH = 16
 def main() -> None:
     rounds = 2 if quick() else 9
     model = grbm("gibbs")
-    stacks = (16, 64)
+    stacks = (16, 64, 256)
     work = 3200 if quick() else 32000  # realisation-updates per trainer run
     base_reals, base_steps = 1, 100 if quick() else 600
     variants = {f"trainer R={R}": timed_training(model, R, work // R) for R in stacks}

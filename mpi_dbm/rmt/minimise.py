@@ -21,7 +21,11 @@ ResidualsAndJacobian = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 def nelder_mead(
     f: Callable[[np.ndarray], float], start: Sequence[float], bounds: Bounds, scales: Sequence[float]
 ) -> np.ndarray:
-    """Bounded Nelder–Mead in units of ``scales`` (typical parameter sizes), to ~1e-9 relative."""
+    """Bounded Nelder–Mead in units of ``scales`` (typical parameter sizes), to ~1e-9 relative.
+
+    The initial simplex steps each parameter by 5% of its scale. (scipy's default steps 5% of
+    the start value, so a parameter started at ~0 — the centre of centred data — never moved.)
+    """
     sc = np.asarray(scales, dtype=float)
     u0 = np.asarray(start, dtype=float) / sc
     ub = [
@@ -34,12 +38,21 @@ def nelder_mead(
 
     f0 = g(u0)
     fatol = 1e-12 * max(1.0, abs(f0)) if math.isfinite(f0) else 1e-12
+    upper = np.array([math.inf if hi is None else hi for _, hi in ub])
+    steps = np.where(u0 + 0.05 <= upper, 0.05, -0.05)  # step down from an upper bound
+    simplex = np.vstack([u0, u0 + np.diag(steps)])
     res = minimize(
         g,
         u0,
         method="Nelder-Mead",
         bounds=ub,
-        options={"xatol": 1e-9, "fatol": fatol, "maxiter": 4000, "maxfev": 8000},
+        options={
+            "xatol": 1e-9,
+            "fatol": fatol,
+            "maxiter": 4000,
+            "maxfev": 8000,
+            "initial_simplex": simplex,
+        },
     )
     return np.asarray(res.x, dtype=float) * sc
 

@@ -150,3 +150,25 @@ def test_jackknife_replicates_get_sorted_values_and_the_same_errors() -> None:
     seen = []
     fits._jackknife_errors(rows, lambda v: seen.append(v) or np.array([v.mean()]), 10)
     assert all(np.all(np.diff(v) >= 0) for v in seen)
+
+
+def test_nelder_mead_moves_a_parameter_that_starts_at_zero() -> None:
+    # scipy's default simplex steps 5% of the start value: a centre started at 1e-16 never moved
+    theta = nelder_mead(
+        lambda t: (t[0] - 0.3) ** 2 + (t[1] - 2.0) ** 2, [1e-16, 1.0], [(None, None), (0, None)], (1, 1)
+    )
+    np.testing.assert_allclose(theta, [0.3, 2.0], atol=1e-7)
+
+
+def test_semicircle_cdf_fit_of_centred_data_fits_the_centre_too() -> None:
+    # Centred data start the centre at ~1e-16; an asymmetric sample has its CvM centre elsewhere.
+    x = rmt.goe_eigenvalues(8, 2, 300).ravel()
+    x = np.concatenate([x, np.full(200, x.max() * 0.9)])
+    x = np.sort(x - x.mean())
+    objective = cvm(rmt.semicircle_cdf, x)
+    fitted = fits._semicircle_cdf_fit(x)
+    start = fits._semicircle_moments(x)
+    assert abs(fitted[0]) > 1e-3
+    assert objective(fitted) < objective(np.array([0.0, start[1]]))
+    reference = nelder_mead(objective, start, [(None, None), (1e-300, None)], (start[1], start[1]))
+    np.testing.assert_allclose(fitted, reference, rtol=1e-6, atol=1e-8)
