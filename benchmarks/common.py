@@ -30,17 +30,12 @@ from mpi_dbm.threads import limit_blas_threads  # noqa: E402
 
 limit_blas_threads(int(os.environ["OPENBLAS_NUM_THREADS"]))
 
-#: Open MPI settings of this machine (as scripts/mpirun-local and tests/conftest.py)
-MPI_ENV = {
-    "OMPI_ALLOW_RUN_AS_ROOT": "1",
-    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-    "OMPI_MCA_rmaps_base_oversubscribe": "1",
-    "OMPI_MCA_pml": "ob1",
-    "OMPI_MCA_btl": "self,vader",
-    "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-}
+#: Open MPI settings of this machine: those scripts/mpirun-local uses (scripts/openmpi-local.env)
+MPI_ENV = dict(
+    line.split("=", 1)
+    for line in (ROOT / "scripts" / "openmpi-local.env").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+)
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 MPIRUN = str(ROOT / "scripts" / "mpirun-local")
 

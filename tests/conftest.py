@@ -11,17 +11,14 @@ from pathlib import Path
 
 import pytest
 
-# Open MPI as root, oversubscribed (3 ranks on 2 cores), shared memory only (docs/install.md).
-MPI_ENV = {
-    "OMPI_ALLOW_RUN_AS_ROOT": "1",
-    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-    "OMPI_MCA_rmaps_base_oversubscribe": "1",
-    "OMPI_MCA_pml": "ob1",
-    "OMPI_MCA_btl": "self,vader",
-    "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-}
+ROOT = Path(__file__).resolve().parent.parent
+#: Open MPI as root, oversubscribed (3 ranks on 2 cores), shared memory only: the settings
+#: scripts/mpirun-local uses, from scripts/openmpi-local.env
+MPI_ENV = dict(
+    line.split("=", 1)
+    for line in (ROOT / "scripts" / "openmpi-local.env").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+)
 for _k, _v in MPI_ENV.items():
     os.environ.setdefault(_k, _v)
 

@@ -74,10 +74,7 @@ def gauss_newton(
     moves every parameter by less than ``xtol`` × its scale (or no step decreases the objective).
     Convergence is linear at a rate ~ (residual size × curvature)/(JᵀJ), fast for CDF fits.
     """
-    lo = np.array([-math.inf if b is None else b for b, _ in bounds], dtype=float)
-    hi = np.array([math.inf if b is None else b for _, b in bounds], dtype=float)
-    sc = np.abs(np.asarray(scales, dtype=float))
-    theta = np.clip(np.asarray(start, dtype=float), lo, hi)
+    lo, hi, sc, theta = _box(bounds, scales, start)
     r, jac = residuals(theta)
     cost = float(r @ r)
     for _ in range(max_iter):
@@ -128,10 +125,7 @@ def newton(
     halved until f does not increase. Stops when the step moves every parameter by less than
     ``xtol`` × its scale.
     """
-    lo = np.array([-math.inf if b is None else b for b, _ in bounds], dtype=float)
-    hi = np.array([math.inf if b is None else b for _, b in bounds], dtype=float)
-    sc = np.abs(np.asarray(scales, dtype=float))
-    theta = np.clip(np.asarray(start, dtype=float), lo, hi)
+    lo, hi, sc, theta = _box(bounds, scales, start)
     value, grad, hess = value_gradient_hessian(theta)
     for _ in range(max_iter):
         step = -_solve_positive_definite(hess, grad)
@@ -163,3 +157,12 @@ def _solve_positive_definite(hess: np.ndarray, rhs: np.ndarray) -> np.ndarray:
             continue
         return np.linalg.solve(chol.T, np.linalg.solve(chol, rhs))
     return np.full(rhs.shape, np.nan)
+
+
+def _box(
+    bounds: Bounds, scales: Sequence[float], start: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lower and upper bounds as arrays (±∞ for None), |scales|, and the start clipped to the box."""
+    lo = np.array([-math.inf if b is None else b for b, _ in bounds], dtype=float)
+    hi = np.array([math.inf if b is None else b for _, b in bounds], dtype=float)
+    return lo, hi, np.abs(np.asarray(scales, dtype=float)), np.clip(np.asarray(start, dtype=float), lo, hi)
