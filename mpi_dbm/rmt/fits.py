@@ -240,7 +240,10 @@ def _cvm_fit(
     target = (np.arange(xs.size) + 0.5) / xs.size
 
     def residuals(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        f, jac = cdf_jacobian(xs, *theta)
+        try:
+            f, jac = cdf_jacobian(xs, *theta)
+        except ValueError:  # parameters outside the law's domain: an infinitely bad point
+            return np.full(xs.size, np.inf), np.full((xs.size, len(theta)), np.nan)
         return f - target, jac
 
     return gauss_newton(residuals, start, bounds, scales)
