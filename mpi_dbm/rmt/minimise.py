@@ -1,9 +1,10 @@
-"""The two local minimisers the fits use: bounded Nelder–Mead and box-constrained Gauss–Newton.
+"""The local minimisers of the fits: bounded Nelder–Mead, box-constrained Gauss–Newton, Newton.
 
 Nelder–Mead needs only function values (likelihoods with awkward derivatives). Gauss–Newton
 serves least-squares objectives Σ rᵢ(θ)² whose residual Jacobian is known in closed form — the
 minimum-distance CDF fits, where each evaluation runs over every pooled eigenvalue (10⁶ in the
-paper's data set) and Nelder–Mead's ~80 evaluations per fit dominate `mpi-dbm analyze`.
+paper's data set) and Nelder–Mead's ~80 evaluations per fit dominated `mpi-dbm analyze`. Newton
+serves likelihoods with a closed-form gradient and Hessian (the 2×2 GOE density).
 """
 
 from __future__ import annotations
