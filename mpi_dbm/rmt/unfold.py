@@ -20,7 +20,7 @@ rigidity in long-range statistics; nearest-neighbour spacings are robust to them
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,7 @@ from scipy.interpolate import PchipInterpolator, make_lsq_spline
 
 from ._base import as_rows, freeze, trim_count
 from .densities import mp_cdf, semicircle_cdf
-from .fits import fit_marchenko_pastur, fit_semicircle
+from .fits import FitResult, fit_marchenko_pastur, fit_semicircle
 
 __all__ = [
     "UNFOLDINGS",
@@ -85,6 +85,25 @@ def _result(e: np.ndarray, method: str, params: Mapping[str, Any]) -> Unfolding:
     return Unfolding(e, method, freeze(params))
 
 
+def _unfold_by_law(
+    levels: np.ndarray,
+    method: str,
+    fit: Callable[..., FitResult],
+    cdf: Callable[..., np.ndarray],
+    params: dict[str, float | None],
+    trim: float,
+) -> Unfolding:
+    """e_i = n·F(λ_i; θ) for a law with a closed-form CDF; parameters given as None are taken from
+    the law's CDF fit to all pooled levels."""
+    x, n, keep = _prepare(levels, trim)
+    fitted = any(v is None for v in params.values())
+    if fitted:
+        result = fit(x, errors="none")
+        params = {name: result[name] if v is None else v for name, v in params.items()}
+    e = n * cdf(x[:, keep], *params.values())
+    return _result(e, method, {**{k: float(v) for k, v in params.items()}, "fitted": fitted, "trim": trim})
+
+
 def unfold_semicircle(
     levels: np.ndarray,
     *,
@@ -93,36 +112,16 @@ def unfold_semicircle(
     trim: float = 0.1,
 ) -> Unfolding:
     """e_i = n·F_sc(λ_i); centre and radius fitted to all pooled levels (CDF fit) unless given."""
-    x, n, keep = _prepare(levels, trim)
-    fitted = center is None or radius is None
-    if fitted:
-        fit = fit_semicircle(x, errors="none")
-        center = fit["center"] if center is None else center
-        radius = fit["radius"] if radius is None else radius
-    e = n * semicircle_cdf(x[:, keep], center, radius)
-    return _result(
-        e,
-        "semicircle",
-        {"center": float(center), "radius": float(radius), "fitted": fitted, "trim": trim},
-    )
+    params = {"center": center, "radius": radius}
+    return _unfold_by_law(levels, "semicircle", fit_semicircle, semicircle_cdf, params, trim)
 
 
 def unfold_marchenko_pastur(
     levels: np.ndarray, *, scale: float | None = None, ratio: float | None = None, trim: float = 0.1
 ) -> Unfolding:
     """e_i = n·F_MP(λ_i); s² and q fitted to the pooled levels (CDF fit) unless given."""
-    x, n, keep = _prepare(levels, trim)
-    fitted = scale is None or ratio is None
-    if fitted:
-        fit = fit_marchenko_pastur(x, errors="none")
-        scale = fit["scale"] if scale is None else scale
-        ratio = fit["ratio"] if ratio is None else ratio
-    e = n * mp_cdf(x[:, keep], scale, ratio)
-    return _result(
-        e,
-        "marchenko_pastur",
-        {"scale": float(scale), "ratio": float(ratio), "fitted": fitted, "trim": trim},
-    )
+    params = {"scale": scale, "ratio": ratio}
+    return _unfold_by_law(levels, "marchenko_pastur", fit_marchenko_pastur, mp_cdf, params, trim)
 
 
 def unfold_polynomial(levels: np.ndarray, *, degree: int = 7, trim: float = 0.1) -> Unfolding:
