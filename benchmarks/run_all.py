@@ -25,6 +25,7 @@ SCRIPTS = [
     "t6_io.py",
     "t7_analyze.py",
     "t8_memory.py",
+    "t9_block_size.py",
 ]
 
 

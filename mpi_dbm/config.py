@@ -145,9 +145,14 @@ def _parse_sweep(t: Table) -> SweepConfig:
             raise t.error("points", f"the point (learning rate {p[0]:g}, batch size {p[1]}) appears twice")
         seen.add(p)
     schedule = t.string("schedule", "dynamic", choices=SCHEDULES)
-    block_size = t.integer("block_size", min(replicas, 16), minimum=1)
+    block_size = t.integer("block_size", min(replicas, DEFAULT_BLOCK_SIZE), minimum=1)
     t.done()
     return SweepConfig(name, seed, replicas, tuple(pts), schedule, min(block_size, replicas))
+
+
+#: replicas per work unit when [sweep] block_size is not given: the fastest stack of the default
+#: GRBM on one core (benchmarks/t9_block_size.py: 64 beats 16, 32 and 128, whole process)
+DEFAULT_BLOCK_SIZE = 64
 
 
 def _parse_train(t: Table) -> TrainConfig:
