@@ -24,7 +24,8 @@ demo: install
 	$(BIN)/mpi-dbm analyze $(RESULTS)/demo.h5 -o $(RESULTS)/demo_report --force
 
 reproduce: install
-	$(BIN)/mpi-dbm reproduce --size quick -o $(RESULTS)/reproduce-quick --ranks $(NP) --update-readme
+	$(BIN)/mpi-dbm reproduce --size quick -o $(RESULTS)/reproduce-quick --ranks $(NP) --mpiexec $(MPIRUN)
+	$(BIN)/python scripts/update_readme_results.py $(RESULTS)/reproduce-quick
 
 test: install
 	$(BIN)/python -m pytest

@@ -317,26 +317,44 @@ def analyze(
 @click.option(
     "--only",
     metavar="EXP[,EXP...]",
-    help="Run and check only these experiments (init, lattice, long, cluster8, cluster50, ts, "
+    help="Run and check only these experiments (init, lattice, long, cluster8, cluster65, ts, "
     "linear_one, linear_two).",
 )
 @click.option(
     "--recipes",
     type=click.Path(file_okay=False),
-    help="Folder holding SIZE/reproduce.toml and its configs [default: analysis/ of the source tree].",
+    help="Folder holding SIZE/reproduce.toml and its configs [default: the recipes shipped in the "
+    "package, mpi_dbm/recipes/].",
 )
 @click.option(
     "--no-run",
     is_flag=True,
     help="Only analyse: every results file must exist and be complete (e.g. from jobs).",
 )
-@click.option("--mpiexec", metavar="CMD", help="MPI launcher [default: scripts/mpirun-local, else mpiexec].")
+@click.option(
+    "--mpiexec",
+    metavar="CMD",
+    help="MPI launcher [default: $MPI_DBM_MPIEXEC, else mpiexec or mpirun on PATH].",
+)
 @click.option("--no-figures", is_flag=True, help="Skip the figures.")
 @click.option(
-    "--update-readme",
-    is_flag=True,
-    help="Rewrite README.md's Results section and docs/figures/ from this run.",
+    "--jobscripts",
+    "jobscripts_dir",
+    type=click.Path(file_okay=False),
+    help="Only write one cluster job script per config (and a copy of the config) into this folder, "
+    "from the recipes' [jobs] inputs; run nothing.",
 )
+@click.option(
+    "--scheduler",
+    type=click.Choice(["slurm", "pbs"]),
+    default="slurm",
+    show_default=True,
+    help="With --jobscripts: the batch system.",
+)
+@click.option("--account", help="With --jobscripts: the account (project) jobs are charged to.")
+@click.option("--partition", help="With --jobscripts: the partition (SLURM) or queue (PBS).")
+@click.option("--venv", help="With --jobscripts: the virtual environment the jobs activate.")
+@click.option("--force", is_flag=True, help="With --jobscripts: replace existing scripts and configs.")
 @user_errors
 def reproduce(
     size: str,
@@ -347,17 +365,43 @@ def reproduce(
     no_run: bool,
     mpiexec: str | None,
     no_figures: bool,
-    update_readme: bool,
+    jobscripts_dir: str | None,
+    scheduler: str,
+    account: str | None,
+    partition: str | None,
+    venv: str | None,
+    force: bool,
 ) -> None:
-    """Reproduce the papers' numerical results: run every experiment of analysis/SIZE/ under
-    mpiexec (resumable: finished results files are kept), analyse them, and compare each checkable
-    prediction of physics.md §6 with theory. Writes DIR/reproduction.json, DIR/reproduction.html
-    and figures; exit code 0 even when checks fail (the table says which). Run it without mpiexec:
-    it launches its own.
+    """Reproduce the papers' numerical results: run every experiment of the SIZE recipes (shipped in
+    the package) under mpiexec (resumable: finished results files are kept), analyse them, and
+    compare each checkable prediction of physics.md §6 with theory. Writes DIR/reproduction.json,
+    DIR/reproduction.html and figures; exit code 0 even when checks fail (the table says which).
+    Run it without mpiexec: it launches its own. With --jobscripts DIR it only writes one cluster
+    job script per config (submit them, then `reproduce --size full --no-run -o DIR/results`).
     """
     import shlex
 
     from .reproduce import reproduce as run_reproduction
+
+    only_names = tuple(x.strip() for x in only.split(",") if x.strip()) if only else None
+    if jobscripts_dir is None:
+        given = [o for o, v in (("--account", account), ("--partition", partition), ("--venv", venv)) if v]
+        if given or force:
+            raise click.UsageError(f"{(given or ['--force'])[0]} goes with --jobscripts DIR")
+    else:
+        from .reproduce import write_jobscripts
+        from .reproduce.jobs import RESULTS_SUBDIR, JobSite
+
+        site = JobSite(scheduler, account, partition, venv)
+        scripts = write_jobscripts(size, jobscripts_dir, site, recipes=recipes, only=only_names, force=force)
+        submit = "sbatch" if scheduler == "slurm" else "qsub"
+        click.echo(
+            f"mpi-dbm: wrote {len(scripts)} job scripts and their configs to {jobscripts_dir}; submit them "
+            f"from there (cd {shlex.quote(jobscripts_dir)} && for s in *{scripts[0].suffix}; do {submit} "
+            f'"$s"; done), then: mpi-dbm reproduce --size {size} --no-run -o '
+            f"{shlex.quote(str(Path(jobscripts_dir) / RESULTS_SUBDIR))}"
+        )
+        return
 
     if any(
         os.environ.get(v, "").isdigit() and int(os.environ[v]) > 1
@@ -369,11 +413,10 @@ def reproduce(
         outdir,
         ranks=ranks,
         recipes=recipes,
-        only=tuple(x.strip() for x in only.split(",") if x.strip()) if only else None,
+        only=only_names,
         run=not no_run,
         launcher=shlex.split(mpiexec) if mpiexec else None,
         figures=not no_figures,
-        update_readme=update_readme,
         echo=click.echo,
     )
     for r in rep.rows:
@@ -383,7 +426,7 @@ def reproduce(
         f"mpi-dbm: {c['pass']} pass, {c['fail']} fail, {c['inconclusive']} inconclusive, "
         f"{c['not run']} not run; "
         f"runs {rep.seconds_run / 60:.1f} min, analysis {rep.seconds_analysis / 60:.1f} min; report "
-        f"{rep.outdir / 'reproduction.html'}" + (" (README.md updated)" if update_readme else "")
+        f"{rep.outdir / 'reproduction.html'}"
     )
 
 

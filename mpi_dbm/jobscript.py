@@ -28,6 +28,7 @@ from . import __version__
 from .config import Config
 from .cost import CostEstimate
 from .errors import ConfigError
+from .resources import template_path
 
 SCHEDULERS = {"slurm": "slurm.sbatch", "pbs": "pbs.sh"}
 SUBMIT = {"slurm": "sbatch", "pbs": "qsub"}
@@ -44,8 +45,8 @@ _WALLTIME = re.compile(r"^(?:(\d+)-)?(\d+):(\d\d):(\d\d)$")
 
 
 def template_dir() -> Path:
-    """`jobscripts/` of the source tree (mpi-dbm is installed editable: `pip install -e .`)."""
-    return Path(__file__).resolve().parent.parent / "jobscripts"
+    """The job-script templates shipped in the package (`mpi_dbm/templates/`)."""
+    return template_path(SCHEDULERS["slurm"]).parent
 
 
 # -- parsing of option values --------------------------------------------------------
@@ -408,14 +409,7 @@ def render(
 ) -> Rendered:
     """The job script text for `options` (with the cost estimate if given) and its warnings."""
     if template is None:
-        path = template_dir() / SCHEDULERS[options.scheduler]
-        try:
-            template = path.read_text(encoding="utf-8")
-        except OSError:
-            raise ConfigError(
-                f"job script template {path} not found: mpi-dbm must be installed from its source tree "
-                "(pip install -e .)"
-            ) from None
+        template = template_path(SCHEDULERS[options.scheduler]).read_text(encoding="utf-8")
     t = timing(config, options, estimate) if estimate is not None else None
     warns = warnings_for(config, options, t)
     results = options.results or f"{config.sweep.name}.h5"

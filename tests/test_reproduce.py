@@ -1,6 +1,6 @@
 """`mpi-dbm reproduce`: bad input, the check logic, and a reduced reproduction under MPI.
 
-The reduced reproduction takes the quick recipes (analysis/quick/) of a few experiments, with fewer
+The reduced reproduction takes the quick recipes (mpi_dbm/recipes/quick/) of a few experiments, with fewer
 replicas, runs them on 2 ranks and asserts the checks that are statistically resolved at that size.
 """
 
@@ -10,6 +10,8 @@ import json
 import math
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,22 +23,60 @@ from mpi_dbm.analysis.relaxation import relaxation_rate
 from mpi_dbm.errors import ConfigError
 from mpi_dbm.reproduce.manifest import read_manifest, window_steps
 from mpi_dbm.reproduce.rows import FAIL, INCONCLUSIVE, PASS, Part, Row
+from mpi_dbm.resources import recipes_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-QUICK = ROOT / "analysis" / "quick"
+RECIPES = recipes_dir()
+QUICK = RECIPES / "quick"
 
 
 # -- the recipes themselves ------------------------------------------------------------------------
 @pytest.mark.parametrize("size", ["quick", "full"])
 def test_recipes_are_valid(size):
-    m = read_manifest(ROOT / "analysis", size)
+    m = read_manifest(RECIPES, size)
     names = {e.name for e in m.experiments}
     assert names == {"init", "lattice", "long", "cluster8", "cluster65", "ts", "linear_one", "linear_two"}
     for run in m.runs:
         assert run.config.sweep.name == run.name, run.config_path  # results file = config name
-        if size == "full":  # a job script per config, writing where `reproduce --no-run` reads
-            script = run.config_path.with_suffix(".slurm.sbatch").read_text()
-            assert f"RESULTS=results/reproduce-full/{run.name}.h5" in script
+    # the full size says what each config's cluster job needs; the quick size runs locally
+    assert set(m.jobs) == ({r.name for r in m.runs} if size == "full" else set())
+    # only configs and the manifest ship (job scripts are rendered on demand)
+    assert {p.suffix for p in (RECIPES / size).iterdir()} == {".toml"}
+
+
+@pytest.mark.parametrize("scheduler", ["slurm", "pbs"])
+def test_full_size_jobscripts_render_on_demand(tmp_path, scheduler):
+    """`reproduce --size full --jobscripts DIR`: one valid script and one config copy per config, with
+    the manifest's resources; they write where `reproduce --no-run -o DIR/results` reads."""
+    m = read_manifest(RECIPES, "full")
+    folder = tmp_path / "jobs"
+    proc = run_cli(
+        "reproduce", "--size", "full", "--jobscripts", str(folder), "--scheduler", scheduler,
+        "--account", "proj42", "--partition", "short", "--venv", "/opt/mpi-dbm-venv",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    suffix = ".slurm.sbatch" if scheduler == "slurm" else ".pbs.sh"
+    scripts = sorted(folder.glob(f"*{suffix}"))
+    assert sorted(p.name.removesuffix(suffix) for p in scripts) == sorted(r.name for r in m.runs)
+    for run in m.runs:
+        text = (folder / f"{run.name}{suffix}").read_text()
+        job = m.jobs[run.name]
+        assert f"CONFIG={run.name}.toml\n" in text and f"RESULTS=results/{run.name}.h5\n" in text
+        assert "proj42" in text and "short" in text and "source /opt/mpi-dbm-venv/bin/activate" in text
+        if scheduler == "slurm":
+            assert f"#SBATCH --ntasks-per-node={job.ranks_per_node}\n" in text
+            assert f"#SBATCH --time={job.time}\n" in text
+        assert cfgmod.load(folder / f"{run.name}.toml").sha256 == run.config.sha256
+        bash = subprocess.run(["bash", "-n", str(folder / f"{run.name}{suffix}")], capture_output=True)
+        assert bash.returncode == 0, bash.stderr
+    if shutil.which("shellcheck"):
+        check = subprocess.run(["shellcheck", *map(str, scripts)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout[-3000:]
+    # nothing is overwritten without --force; site options need --jobscripts
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    _one_error(run_cli("reproduce", "--size", "full", "--jobscripts", str(folder)), "exists")
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    assert run_cli("reproduce", "--account", "proj42").returncode == 2
 
 
 def test_window_in_t_units():
@@ -173,15 +213,19 @@ def test_results_of_another_config_are_not_touched(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == before
 
 
-def test_readme_without_markers(tmp_path):
-    recipes = _recipes(
-        tmp_path, '[ts]\nconfigs = ["ts.toml"]\n', {"ts.toml": (QUICK / "ts.toml").read_text()}
-    )
-    (recipes.parent / "README.md").write_text("# no markers\n")
-    out = tmp_path / "out"
-    proc = run_cli("reproduce", "--recipes", str(recipes), "-o", str(out), "--update-readme")
-    _one_error(proc, "results:start")
-    assert not out.exists()
+UPDATE_README = ROOT / "scripts" / "update_readme_results.py"
+
+
+def test_readme_script_without_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    (tmp_path / "reproduction.json").write_text(json.dumps({"figures": []}))
+    proc = subprocess.run(
+        [sys.executable, str(UPDATE_README), str(tmp_path), "--readme", str(readme)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "results:start" in proc.stderr and "Traceback" not in proc.stderr
+    assert readme.read_text() == "# no markers\n"
 
 
 # -- a reduced reproduction -------------------------------------------------------------------------
@@ -213,10 +257,14 @@ def reduced(tmp_path_factory):
     (base / "README.md").write_text("# x\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\nend\n")
     out = base / "out"
     proc = run_cli(
-        "reproduce", "--recipes", str(base / "recipes"), "-o", str(out), "--ranks", "2", "--update-readme",
-        timeout=900,
+        "reproduce", "--recipes", str(base / "recipes"), "-o", str(out), "--ranks", "2", timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
+    readme = subprocess.run(
+        [sys.executable, str(UPDATE_README), str(out), "--readme", str(base / "README.md")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert readme.returncode == 0, readme.stderr
     return base, out, proc, json.loads((out / "reproduction.json").read_text())
 
 

@@ -74,7 +74,7 @@ submit_next() { # $1: continuations left to the next job; prints its job id
   qsub -W "depend=afterany:$JOB_ID" -v "MPI_DBM_CHAIN_LEFT=$1,MPI_DBM_PREVIOUS_JOB=$JOB_ID" "$script"
 }
 
-# ---- common part: identical in jobscripts/slurm.sbatch and jobscripts/pbs.sh -------------
+# ---- common part: identical in mpi_dbm/templates/slurm.sbatch and pbs.sh -------------------
 say() { echo "mpi-dbm-job[$SCHEDULER ${JOB_ID:-none}]: $*"; }
 fail() { local code=$1; shift; say "error: $*" >&2; exit "$code"; }
 

@@ -1,6 +1,7 @@
-"""`mpi-dbm reproduce`: run the paper's experiments (analysis/<size>/), analyse them, and compare
+"""`mpi-dbm reproduce`: run the paper's experiments (the recipes `mpi_dbm/recipes/<size>/` shipped
+in the package, or `--recipes DIR`), analyse them, and compare
 every checkable prediction of physics.md §6 with theory in one table (reproduction.json,
-reproduction.html, figures; optionally the README's Results section).
+reproduction.html, figures).
 
     from mpi_dbm.reproduce import reproduce
     rep = reproduce("quick", "results/reproduce-quick", ranks=2)
@@ -17,18 +18,48 @@ from pathlib import Path
 
 from ..analysis import AnalysisParameters, analyze
 from ..errors import ConfigError
+from ..resources import recipes_dir
+from . import jobs
 from .checks import SPECTRUM, ExperimentData, RunData, all_rows
+from .jobs import JobSite
 from .manifest import EXPERIMENTS, Manifest, read_manifest
 from .rows import FAIL, INCONCLUSIVE, NOT_RUN, PASS, Row
-from .runner import RunRecord, preflight, repo_root, run_all
+from .runner import RunRecord, preflight, run_all
 
 SIZES = ("quick", "full")
 
-__all__ = ["EXPERIMENTS", "SIZES", "Reproduction", "analyse", "default_recipes", "reproduce"]
+__all__ = [
+    "EXPERIMENTS",
+    "SIZES",
+    "Reproduction",
+    "analyse",
+    "default_recipes",
+    "reproduce",
+    "write_jobscripts",
+]
+
+
+def write_jobscripts(
+    size: str,
+    folder: str | Path,
+    site: JobSite,
+    *,
+    recipes: str | Path | None = None,
+    only: tuple[str, ...] | None = None,
+    force: bool = False,
+) -> list[Path]:
+    """One cluster job script (and a copy of its config) per config of the SIZE recipes, into
+    `folder`; see reproduce/jobs.py."""
+    if size not in SIZES:
+        raise ConfigError(f"unknown size {size!r}: choose {' or '.join(SIZES)}")
+    recipes_dir = Path(recipes) if recipes is not None else default_recipes()
+    manifest = read_manifest(recipes_dir, size).select(only)
+    return jobs.write_jobscripts(manifest, Path(folder), site, force)
 
 
 def default_recipes() -> Path:
-    return repo_root() / "analysis"
+    """The recipes shipped in the package: `mpi_dbm/recipes/{quick,full}/`."""
+    return recipes_dir()
 
 
 @dataclass
@@ -75,7 +106,6 @@ def reproduce(
     run: bool = True,
     launcher: list[str] | None = None,
     figures: bool = True,
-    update_readme: bool = False,
     echo: Callable[[str], None] = print,
 ) -> Reproduction:
     """Run (resumably), analyse and report the reproduction of one size; see the module docstring."""
@@ -86,9 +116,6 @@ def reproduce(
     recipes_dir = Path(recipes) if recipes is not None else default_recipes()
     out = Path(outdir) if outdir is not None else Path("results") / f"reproduce-{size}"
     manifest = read_manifest(recipes_dir, size).select(only)
-    readme = output.readme_path(recipes_dir) if update_readme else None
-    if readme is not None:
-        output.check_readme(readme)
     preflight(manifest, out)  # output dir and existing files, before anything is written
     start = time.perf_counter()
     records = run_all(manifest, out, ranks, launcher, echo, execute=run)
@@ -104,6 +131,4 @@ def reproduce(
     rep.seconds_analysis = time.perf_counter() - start
     output.write_json(rep)
     output.write_html(rep)
-    if readme is not None:
-        output.update_readme(rep, readme)
     return rep

@@ -9,6 +9,13 @@ the stationary window that is analysed:
                                    # (per file, with its smallest alpha); default: the last one
     series_t = [100, 1000]         # optional: the time series used for relaxation rates
 
+The full size also says what its cluster jobs need, per config (`mpi-dbm reproduce --size full
+--jobscripts DIR` renders one job script per config from these):
+
+    [jobs]                         # not an experiment: job-script inputs
+    default = { nodes = 1, ranks_per_node = 32, time = "00:30:00" }
+    grbm-e1 = { ranks_per_node = 64, time = "01:00:00" }    # overrides for one config
+
 Everything is checked (unknown experiments or keys, missing or invalid configs) before
 anything runs, with one message naming the file and key.
 """
@@ -17,14 +24,18 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..config import Config, load
 from ..errors import ConfigError
 from ..tables import Table
 
 MANIFEST = "reproduce.toml"
+#: the manifest table of job-script inputs (not an experiment)
+JOBS = "jobs"
+JOB_KEYS = ("nodes", "ranks_per_node", "time")
 
 #: experiment name -> what it is (physics.md §4) and the §6 items it feeds
 EXPERIMENTS: dict[str, str] = {
@@ -56,6 +67,15 @@ class Run:
 
 
 @dataclass(frozen=True)
+class JobSpec:
+    """What one config's cluster job needs: nodes, ranks per node, wall time ('HH:MM:SS')."""
+
+    nodes: int
+    ranks_per_node: int
+    time: str
+
+
+@dataclass(frozen=True)
 class ExperimentRecipe:
     name: str
     description: str
@@ -68,6 +88,7 @@ class Manifest:
     path: Path
     size: str
     experiments: tuple[ExperimentRecipe, ...]
+    jobs: dict[str, JobSpec] = field(default_factory=dict)  # config name -> job inputs (full size)
 
     def select(self, only: tuple[str, ...] | None) -> Manifest:
         if not only:
@@ -79,7 +100,8 @@ class Manifest:
                     f"--only {name}: no such experiment in {self.path}; "
                     f"choose from {', '.join(e.name for e in self.experiments)}"
                 )
-        return Manifest(self.path, self.size, tuple(e for e in self.experiments if e.name in only))
+        chosen = tuple(e for e in self.experiments if e.name in only)
+        return Manifest(self.path, self.size, chosen, self.jobs)
 
     @property
     def runs(self) -> list[Run]:
@@ -118,6 +140,7 @@ def read_manifest(recipes: Path, size: str) -> Manifest:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     experiments = []
     seen: dict[str, str] = {}
+    job_table = data.pop(JOBS, None)
     for name, table in data.items():
         if name not in EXPERIMENTS:
             raise ConfigError(
@@ -154,4 +177,43 @@ def read_manifest(recipes: Path, size: str) -> Manifest:
         experiments.append(ExperimentRecipe(name, EXPERIMENTS[name], tuple(runs), window_t))
     if not experiments:
         raise ConfigError(f"{path}: names no experiment")
-    return Manifest(path, size, tuple(experiments))
+    runs = [r.name for e in experiments for r in e.runs]
+    jobs = _read_jobs(job_table, runs, str(path)) if job_table is not None else {}
+    return Manifest(path, size, tuple(experiments), jobs)
+
+
+def _read_jobs(table: Any, runs: list[str], source: str) -> dict[str, JobSpec]:
+    """The [jobs] table: `default` plus per-config overrides, merged into one JobSpec per config."""
+    from ..jobscript import parse_count, parse_walltime
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [{JOBS}] must be a table of config name -> {{{', '.join(JOB_KEYS)}}}")
+    unknown = sorted(set(table) - {"default", *runs})
+    if unknown:
+        raise ConfigError(
+            f"{source}: [{JOBS}] {unknown[0]!r} is neither 'default' nor a config of this manifest "
+            f"({', '.join(runs)})"
+        )
+    entries: dict[str, dict[str, Any]] = {}
+    for key, entry in table.items():
+        t = Table(f"{JOBS}.{key}", entry if isinstance(entry, dict) else {}, source)
+        if not isinstance(entry, dict):
+            raise t.error(key, "must be an inline table { nodes = N, ranks_per_node = N, time = 'HH:MM:SS' }")
+        got = {k: t.raw(k) for k in JOB_KEYS if t.has(k)}
+        t.done()
+        entries[key] = got
+    base = entries.get("default", {})
+    jobs = {}
+    for run in runs:
+        merged = {**base, **entries.get(run, {})}
+        missing = [k for k in JOB_KEYS if k not in merged]
+        if missing:
+            raise ConfigError(f"{source}: [{JOBS}] gives no {', '.join(missing)} for {run!r} (nor a default)")
+        where = f"{source}: [{JOBS}] {run}"
+        nodes = parse_count(merged["nodes"], f"{where}: nodes")
+        ranks = parse_count(merged["ranks_per_node"], f"{where}: ranks_per_node")
+        if not isinstance(merged["time"], str):
+            raise ConfigError(f"{where}: time must be a string 'HH:MM:SS', got {merged['time']!r}")
+        parse_walltime(merged["time"], f"{where}: time")
+        jobs[run] = JobSpec(nodes, ranks, merged["time"])
+    return jobs

@@ -34,18 +34,20 @@ class RunRecord:
         return dict(vars(self))
 
 
-def repo_root() -> Path:
-    """The source tree (mpi-dbm is installed editable): holds analysis/, scripts/, README.md."""
-    return Path(__file__).resolve().parents[2]
+#: environment variable naming the MPI launcher when --mpiexec is not given
+LAUNCHER_ENV = "MPI_DBM_MPIEXEC"
 
 
 def default_launcher() -> list[str]:
-    local = repo_root() / "scripts" / "mpirun-local"
-    if local.is_file() and os.access(local, os.X_OK):
-        return [str(local)]
+    """The MPI launcher: $MPI_DBM_MPIEXEC (a command line), else mpiexec or mpirun on PATH."""
+    configured = os.environ.get(LAUNCHER_ENV, "").strip()
+    if configured:
+        return shlex.split(configured)
     found = shutil.which("mpiexec") or shutil.which("mpirun")
     if found is None:
-        raise MpiDbmError("no MPI launcher found (scripts/mpirun-local, mpiexec, mpirun); pass --mpiexec")
+        raise MpiDbmError(
+            f"no MPI launcher found (mpiexec or mpirun on PATH); pass --mpiexec CMD or set {LAUNCHER_ENV}"
+        )
     return [found]
 
 

@@ -1,31 +1,15 @@
 #!/bin/bash
-#SBATCH --job-name=init-grbm
-#SBATCH --nodes=1
-#SBATCH --ntasks-per-node=20
-#SBATCH --cpus-per-task=1
-#SBATCH --time=00:30:00
-#SBATCH --account=myproject
-#SBATCH --partition=standard
-#SBATCH --signal=B:USR1@300
-#SBATCH --requeue
-#SBATCH --open-mode=append
-#SBATCH --output=init-grbm-%j.out
+{{DIRECTIVES}}
 #
-# mpi-dbm job script for SLURM (mpi-dbm 0.1.0): sweep 'init-grbm' of analysis/full/init-grbm.toml -> results/reproduce-full/init-grbm.h5
-# rendered by: mpi-dbm jobscript analysis/full/init-grbm.toml --scheduler slurm --nodes 1 --ranks-per-node 20 --time 00:30:00 --account myproject --partition standard --venv /path/to/mpi-dbm/.venv --output-file results/reproduce-full/init-grbm.h5 --no-analyze -o analysis/full/init-grbm.slurm.sbatch
-# submit from the directory the paths below are relative to:  sbatch analysis/full/init-grbm.slurm.sbatch
-# sweep: 1 points x 1000 replicas = 1000 tasks of 50000 steps in 20 work units
-# job: 1 node(s) x 20 rank(s) = 20 ranks, wall time 00:30:00; the run is told to stop 300 s before the end
-# an interrupted job (exit 75) is requeued (scontrol requeue) up to 4 time(s)
-# cost estimate (timed on the machine that rendered this; cluster cores differ): 0.156 core-hours,
-#   the sweep: 20 work units, ~00:00:28 on 20 busy rank(s); jobs needed: 1, allowed: 5
+{{HEADER}}
+
+cd "${PBS_O_WORKDIR:-.}" || exit 2 # PBS starts jobs in the home directory
 
 # ============================ user section: your site's set-up ============================
 # Load the MPI and the parallel HDF5 that mpi-dbm's mpi4py and h5py were built with
 # (README, "Installing on a cluster"), then activate mpi-dbm's virtual environment.
 # module load openmpi hdf5/1.14-parallel python/3.11
-# shellcheck source=/dev/null
-source /path/to/mpi-dbm/.venv/bin/activate
+{{VENV}}
 # ============================ end of user section =========================================
 
 set -uo pipefail
@@ -36,33 +20,47 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 export HDF5_USE_FILE_LOCKING=FALSE
 
 # ---- settings rendered by `mpi-dbm jobscript`; paths are relative to the submit directory
-CONFIG=analysis/full/init-grbm.toml
-RESULTS=results/reproduce-full/init-grbm.h5
-ARRAY=0     # K > 0: job array; task I runs chunk I/K into RESULTS with .partIofK.h5
-REQUEUE=4   # an interrupted job (exit 75) requeues itself at most this many times,
-CHAIN=${MPI_DBM_CHAIN_LEFT:-0}   # or submits a dependent copy of itself (at most this many)
-ANALYZE=0   # 1: run `mpi-dbm analyze` on the complete results (if this mpi-dbm has it)
-ANALYSIS_DIR=results/reproduce-full/init-grbm-analysis
-SCRIPT_NAME=analysis/full/init-grbm.slurm.sbatch
+CONFIG={{CONFIG}}
+RESULTS={{RESULTS}}
+ARRAY={{ARRAY}}     # K > 0: job array; subjob I runs chunk I/K into RESULTS with .partIofK.h5
+REQUEUE=0   # PBS jobs cannot requeue themselves:
+CHAIN=${MPI_DBM_CHAIN_LEFT:-{{CHAIN}}}   # an interrupted job submits a dependent copy of itself (at most this many)
+GRACE={{GRACE}}   # seconds before the wall time at which the run stops (run --time-limit)
+ANALYZE={{ANALYZE}}   # 1: run `mpi-dbm analyze` on the complete results (if this mpi-dbm has it)
+ANALYSIS_DIR={{ANALYSIS_DIR}}
+SCRIPT_NAME={{JOBSCRIPT}}
 
-# ---- SLURM: job identity, launchers, continuation -----------------------------------------
-SCHEDULER=SLURM
-SUBMIT_COMMAND="sbatch ${SCRIPT_NAME:-SCRIPT}"
-JOB_ID=${SLURM_JOB_ID:-}
-CHUNK=${SLURM_ARRAY_TASK_ID:-}
-RESTARTS_DONE=${SLURM_RESTART_COUNT:-0}
-JOBSCRIPT=${MPI_DBM_JOBSCRIPT:-$0} # slurmd's copy of the script this job was submitted with
-LAUNCH=(srun --kill-on-bad-exit=0) # all ranks of the allocation; srun forwards USR1 to them
-SERIAL=(srun --nodes=1 --ntasks=1 --kill-on-bad-exit=0) # merge and analyze: one rank
-# No time limit needed: SLURM sends USR1 to this shell GRACE s before the end (--signal=B:USR1).
-run_time_limit() { :; }
-requeue_self() { scontrol requeue "$JOB_ID"; }
+# ---- PBS: job identity, launchers, continuation -------------------------------------------
+SCHEDULER=PBS
+SUBMIT_COMMAND="qsub ${SCRIPT_NAME:-SCRIPT}"
+JOB_ID=${PBS_JOBID:-}
+CHUNK=${PBS_ARRAY_INDEX:-${PBS_ARRAYID:-}} # PBS Pro, Torque
+RESTARTS_DONE=0
+JOBSCRIPT=${MPI_DBM_JOBSCRIPT:-${SCRIPT_NAME:-$0}}
+NRANKS={{NRANKS}}
+WALLTIME=${PBS_WALLTIME:-{{WALLTIME_SECONDS}}} # seconds (Torque sets PBS_WALLTIME)
+LAUNCH=(mpiexec -n "$NRANKS")
+SERIAL=(mpiexec -n 1) # merge and analyze: one rank
+case "$(mpiexec --version 2>&1)" in
+  *"Open MPI"* | *OpenRTE*)
+    # Open MPI passes only OMPI_* variables to the other nodes: name the ones the ranks need.
+    for var in PATH LD_LIBRARY_PATH VIRTUAL_ENV PYTHONPATH OMP_NUM_THREADS OPENBLAS_NUM_THREADS \
+      MKL_NUM_THREADS HDF5_USE_FILE_LOCKING; do
+      if [ -n "${!var:-}" ]; then LAUNCH+=(-x "$var") && SERIAL+=(-x "$var"); fi
+    done
+    ;;
+esac
+# PBS sends no warning signal before the wall time: the run stops itself GRACE s before it.
+run_time_limit() { echo "$((WALLTIME - GRACE - SECONDS))"; }
+requeue_self() { return 1; }
 submit_next() { # $1: continuations left to the next job; prints its job id
-  sbatch --parsable --dependency="afterany:$JOB_ID" \
-    --export="ALL,MPI_DBM_CHAIN_LEFT=$1,MPI_DBM_PREVIOUS_JOB=$JOB_ID" "$JOBSCRIPT"
+  local script=$JOBSCRIPT
+  [ -f "$script" ] || script=$0
+  [ -f "$script" ] || { say "cannot find this job script to resubmit it: set MPI_DBM_JOBSCRIPT" >&2 && return 1; }
+  qsub -W "depend=afterany:$JOB_ID" -v "MPI_DBM_CHAIN_LEFT=$1,MPI_DBM_PREVIOUS_JOB=$JOB_ID" "$script"
 }
 
-# ---- common part: identical in jobscripts/slurm.sbatch and jobscripts/pbs.sh -------------
+# ---- common part: identical in mpi_dbm/templates/slurm.sbatch and pbs.sh -------------------
 say() { echo "mpi-dbm-job[$SCHEDULER ${JOB_ID:-none}]: $*"; }
 fail() { local code=$1; shift; say "error: $*" >&2; exit "$code"; }
 
