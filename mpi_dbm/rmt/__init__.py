@@ -7,7 +7,7 @@ with recorded parameters), ``fits`` (density and Brody fits with errors), ``hypo
 tests, β estimates, verdict), ``resample`` (jackknife, bootstrap).
 """
 
-from ._base import Estimate
+from ._base import Estimate, InsufficientDataError
 from .densities import (
     gaussian_cdf,
     gaussian_pdf,
@@ -109,6 +109,7 @@ __all__ = [
     "Estimate",
     "FitResult",
     "GoodnessOfFit",
+    "InsufficientDataError",
     "ResampleResult",
     "Unfolding",
     "Verdict",

@@ -9,7 +9,19 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Estimate", "as_generator", "as_rows", "freeze", "trim_count"]
+__all__ = ["Estimate", "InsufficientDataError", "as_generator", "as_rows", "freeze", "trim_count"]
+
+
+class InsufficientDataError(ValueError):
+    """A statistic needs more data than it was given: "not enough data: need N WHAT, have M".
+
+    A ValueError, so callers that treat bad input alike keep working; an analysis can catch it
+    alone and report the statistic as undecided instead of failing.
+    """
+
+    def __init__(self, need: int, have: int, what: str = "values") -> None:
+        self.need, self.have, self.what = int(need), int(have), what
+        super().__init__(f"not enough data: need {self.need} {what}, have {self.have}")
 
 
 def freeze(params: Mapping[str, Any] | None = None) -> Mapping[str, Any]:

@@ -252,6 +252,10 @@ def _cvm_fit(
 # --------------------------------------------------------------------------- 2×2 GOE and Gaussian
 
 
+#: largest standardised deviation |x − x₀|/σ the 2×2 GOE likelihood evaluates (t² stays finite)
+_GOE2_T_MAX = 1e150
+
+
 def _goe2_nll(x: np.ndarray) -> Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]:
     """−Σ log ρ(xᵢ; x₀, σ) of the 2×2 GOE density with its gradient and Hessian in (x₀, σ).
 
@@ -259,12 +263,17 @@ def _goe2_nll(x: np.ndarray) -> Callable[[np.ndarray], tuple[float, np.ndarray, 
     per-point loss is ℓ(t) + log σ with ℓ = t²/2 − log φ, ℓ' = t − φ'/φ,
     ℓ'' = 1 − φ''/φ + (φ'/φ)², φ' = √(2π) erf(t/√2), φ'' = 2e^{−t²/2}; and ∂t/∂x₀ = −1/σ,
     ∂t/∂σ = −t/σ.
+
+    A trial point with some |t| > T_MAX (a Newton step towards σ → 0 or a far x₀) has ρ = 0 to
+    double precision at that value, i.e. −log ρ = +∞: it is returned as such without forming
+    t², which would overflow (the exponent stays bounded by T_MAX²/2 ≈ 5·10²⁹⁹).
     """
     n, const = x.size, x.size * math.log(4.0 * math.sqrt(math.pi))
+    lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
 
     def nll(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         x0, sigma = float(theta[0]), float(theta[1])
-        if not sigma > 0:
+        if not (sigma > 0 and max(abs(hi - x0), abs(lo - x0)) <= _GOE2_T_MAX * sigma):
             return math.inf, np.full(2, np.nan), np.full((2, 2), np.nan)
         t = (x - x0) / sigma
         g = np.exp(-0.5 * t * t)

@@ -37,7 +37,7 @@ from scipy.special import gammainc, gammaln
 from scipy.stats import chi2 as chi2_dist
 from scipy.stats import chi2_contingency, ks_2samp, kstest, kstwobign
 
-from ._base import Estimate, as_rows, freeze
+from ._base import Estimate, InsufficientDataError, as_rows, freeze
 from .ensembles import reference_mean_ratio, reference_ratios, resolve_sampler
 from .resample import jackknife
 from .spacing import spacing_ratios
@@ -189,7 +189,7 @@ def goodness_of_fit(
     x = _clean(sample)
     rows = _complete_rows(sample)
     if x.size < 10:
-        raise ValueError(f"need at least 10 values, got {x.size}")
+        raise InsufficientDataError(10, x.size, "values")
     ddof = 0
     if quantity == "s" and normalise:
         mean = x.mean()
@@ -341,7 +341,7 @@ def beta_from_small_s(
         raise ValueError("spacings must be strictly positive (exact degeneracies found)")
     tail = x[x < s_max]
     if tail.size < 5:
-        raise ValueError(f"only {tail.size} spacings below s_max={s_max}")
+        raise InsufficientDataError(5, tail.size, f"spacings below s_max={s_max:g}")
     nll = _small_s_nll(tail, s_max)
     beta = float(minimize_scalar(nll, bounds=bounds, method="bounded", options={"xatol": 1e-8}).x)
     h = 1e-3
@@ -378,13 +378,14 @@ class Verdict:
     beta: Estimate
 
     def summary(self) -> str:
-        """One line: which ensembles are consistent, which rejected, and β."""
+        """One line: which ensembles are consistent, which rejected, and β (or why not)."""
         ok = ", ".join(e.upper() for e in self.consistent) or "none"
         bad = ", ".join(e.upper() for e in self.rejected) or "none"
-        return (
-            f"consistent with {ok}; rejected at alpha={self.alpha:g}: {bad}; "
-            f"beta = {self.beta.value:.2f} +- {self.beta.error:.2f}"
-        )
+        if math.isfinite(self.beta.value):
+            beta = f"beta = {self.beta.value:.2f} +- {self.beta.error:.2f}"
+        else:
+            beta = f"beta: {self.beta.method}"
+        return f"consistent with {ok}; rejected at alpha={self.alpha:g}: {bad}; {beta}"
 
     def record(self) -> dict[str, Any]:
         """Flat dict of p-values and decisions."""
@@ -419,7 +420,9 @@ def verdict(
     ``sample``: r̃ values (``quantity="r"``; 2-D rows = realisations give a row-based error for
     ⟨r̃⟩; ``n``/``trim`` select the matched-size reference) or spacings (``"s"``, mean-normalised).
     An ensemble is consistent iff min(p_KS, p_χ²) ≥ α/2. β comes from ⟨r̃⟩ (``"r"``) or from the
-    small-s exponent (``"s"``).
+    small-s exponent (``"s"``); where the sample has too few small spacings for the latter, β is
+    NaN and its method says "not enough data: …" (the tests still decide).
+    Raises :class:`InsufficientDataError` below 10 values.
     """
     results = {
         canonical_ensemble(e): goodness_of_fit(sample, e, quantity, n=n, trim=trim, n_reference=n_reference)
@@ -439,7 +442,10 @@ def verdict(
             mean, err = jackknife(flat, np.mean, n_blocks=min(20, flat.size))
         beta = beta_from_mean_ratio(mean, float(err), n=n, trim=trim, n_reference=n_reference)
     else:
-        beta = beta_from_small_s(sample)
+        try:
+            beta = beta_from_small_s(sample)
+        except InsufficientDataError as exc:
+            beta = Estimate(math.nan, math.nan, exc.have, str(exc), freeze({"s_max": 1.0}))
     return Verdict(quantity, alpha, freeze(results), consistent, rejected, best, beta)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import as_generator
+from ._base import InsufficientDataError, as_generator
 
 __all__ = ["ResampleResult", "bootstrap", "jackknife"]
 
@@ -64,7 +64,7 @@ def jackknife(
     x = np.asarray(data)
     n = x.shape[0]
     if n < 2:
-        raise ValueError("the jackknife needs at least 2 units")
+        raise InsufficientDataError(2, n, "units for the jackknife")
     full = np.asarray(statistic(x), dtype=float)
     if n_blocks is None or n_blocks >= n:
         groups = [np.array([i]) for i in range(n)]
@@ -102,7 +102,7 @@ def bootstrap(
     x = np.asarray(data)
     n = x.shape[0]
     if n < 2:
-        raise ValueError("the bootstrap needs at least 2 units")
+        raise InsufficientDataError(2, n, "units for the bootstrap")
     gen = as_generator(rng)
     full = np.asarray(statistic(x), dtype=float)
     rep = np.stack([np.asarray(statistic(x[gen.integers(0, n, n)]), dtype=float) for _ in range(n_resamples)])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Estimate, as_rows, freeze, trim_count
+from ._base import Estimate, InsufficientDataError, as_rows, freeze, trim_count
 from .resample import jackknife
 
 __all__ = [
@@ -48,7 +48,7 @@ def spacing_ratios(levels: np.ndarray, trim: float = 0) -> np.ndarray:
     """
     s = nearest_neighbour_spacings(levels, trim)
     if s.shape[1] < 2:
-        raise ValueError("spacing ratios need at least 3 levels per row after trimming")
+        raise InsufficientDataError(3, s.shape[1] + 1, "levels per row after trimming for a spacing ratio")
     lo = np.minimum(s[:, 1:], s[:, :-1])
     hi = np.maximum(s[:, 1:], s[:, :-1])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -66,7 +66,7 @@ def mean_spacing_ratio(levels: np.ndarray, trim: float = 0, n_blocks: int = 20) 
     r = spacing_ratios(levels, trim)
     rows, per_row = r.shape
     if rows == 0:
-        raise ValueError("no realisation without NaN")
+        raise InsufficientDataError(1, 0, "realisations without NaN")
     params = freeze({"trim": trim, "levels_per_row": per_row + 2, "rows": rows})
     if rows >= 2:
         m = np.nanmean(r, axis=1)
