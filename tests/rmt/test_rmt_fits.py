@@ -85,7 +85,7 @@ def test_goe2_ml_fit_recovers_centre_and_sigma(pairs) -> None:
 
 
 def test_goe2_fitted_sigma_matches_the_mean_pair_spacing(pairs) -> None:
-    """physics.md §6.5: √π σ_fit = ⟨S⟩ within errors."""
+    """physics.md §6 item 5: √π σ_fit = ⟨S⟩ within errors."""
     fit = rmt.fit_goe2(pairs, errors="jackknife", n_blocks=100)
     s = rmt.pair_spacing(pairs)
     err = math.hypot(math.sqrt(math.pi) * fit.error("sigma"), s.std(ddof=1) / math.sqrt(s.size))

@@ -1,4 +1,4 @@
-"""Surmises against their defining integrals and the tabulated constants (rmt-reference.md)."""
+"""Surmises against their defining integrals and the tabulated constants (docs/rmt.md)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from scipy.integrate import quad
 from mpi_dbm import rmt
 
 ENSEMBLES = ("goe", "gue", "gse", "poisson")
-# Tabulated values, rmt-reference.md and physics.md §5.3.
+# Tabulated values, docs/rmt.md and docs/physics.md §5.3.
 S2_TABLE = {"goe": 4 / math.pi, "gue": 3 * math.pi / 8, "gse": 45 * math.pi / 128, "poisson": 2.0}
 RTILDE_TABLE = {"goe": 0.53590, "gue": 0.60266, "gse": 0.67617, "poisson": 0.38629}
 
