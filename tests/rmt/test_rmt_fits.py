@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -100,6 +101,17 @@ def test_goe2_histogram_fit_with_the_authors_jackknife(pairs) -> None:
     cf = rmt.fit_histogram(pairs, "goe2")
     assert within(cf, "sigma", 0.3)
     assert cf.record()["method"] == "histogram least squares"
+
+
+def test_goe2_jackknife_fits_of_three_pairs_raise_no_overflow() -> None:
+    """Newton trial steps towards σ → 0 on a few pairs used to overflow t² (RuntimeWarning at
+    about half of the seeds); the likelihood there is +∞ and the fit must say so silently."""
+    for seed in range(40):
+        pairs = rmt.sample_levels("goe", 2, 9000 + seed, 3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            fit = rmt.fit_goe2(pairs, errors="jackknife", n_blocks=3)
+        assert fit["sigma"] > 0 and np.all(np.isfinite(fit.values)), seed
 
 
 def test_gaussian_fits() -> None:

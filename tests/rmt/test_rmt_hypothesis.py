@@ -127,6 +127,24 @@ def test_unfolded_goe_spacings_verdict() -> None:
 # --------------------------------------------------------------------------- β interpolation
 
 
+def test_too_few_spacings_are_insufficient_data() -> None:
+    """Below 10 values no test is made: a typed error saying how many were needed and given."""
+    s = rmt.pair_spacing(sample("goe", 2, 8))
+    with pytest.raises(rmt.InsufficientDataError, match="not enough data: need 10 values, have 8") as exc:
+        rmt.verdict(s, "s", n=2)
+    assert (exc.value.need, exc.value.have) == (10, 8)
+    assert isinstance(exc.value, ValueError)
+
+
+def test_verdict_without_enough_small_spacings_still_decides() -> None:
+    """12 spacings, 4 of them below the mean: KS/χ² decide, β says why it is missing."""
+    s = np.array([0.5] * 4 + [1.5] * 8)
+    ver = rmt.verdict(s, "s", n=2)
+    assert set(ver.consistent) | set(ver.rejected) == {"goe", "gue", "gse", "poisson"}
+    assert math.isnan(ver.beta.value)
+    assert "not enough data: need 5 spacings below s_max=1, have 4" in ver.summary()
+
+
 def test_beta_from_mean_ratio_passes_through_the_anchors() -> None:
     for name, beta in BETA.items():
         est = rmt.beta_from_mean_ratio(rmt.MEAN_RTILDE_SURMISE[name], 0.001, n=3)
