@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# First, before the heavy imports (click here; numpy, h5py, mpi4py later): a wall-time signal
+# that reaches a rank while it starts up is recorded, and `run` then stops cleanly (startup.py).
+from . import startup  # noqa: F401
+
+# isort: split
+
 import functools
 import os
 import sys
@@ -55,7 +61,8 @@ def _load_config(path: str | None):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="mpi-dbm")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Train many small models with SGD under MPI, record their weight spectra in one
     parallel HDF5 file, and analyse them with random matrix theory.
 
@@ -66,6 +73,10 @@ def main() -> None:
       mpiexec -n 4 mpi-dbm run sweep.toml -o sweep.h5
       mpi-dbm status sweep.h5
     """
+    if ctx.invoked_subcommand != "run":  # only `run` stops cleanly: the others die on SIGTERM again
+        from .sweep.stop import release_early
+
+        release_early()
 
 
 # -- run ---------------------------------------------------------------------------
@@ -73,13 +84,15 @@ def _duration(text: str | None) -> float | None:
     """Seconds from 'SECONDS', 'MM:SS', 'HH:MM:SS' or 'D-HH:MM:SS' (the SLURM forms)."""
     if text is None:
         return None
+    if text.strip().startswith("-"):
+        raise click.BadParameter(f"{text!r}: must be positive")
     try:
-        days = 0
-        if "-" in text:
-            d, text = text.split("-", 1)
+        days, clock = 0, text
+        if "-" in clock:
+            d, clock = clock.split("-", 1)
             days = int(d)
-        parts = [float(p) for p in text.split(":")]
-        if len(parts) > 3 or any(p < 0 for p in parts):
+        parts = [float(p) for p in clock.split(":")]
+        if len(parts) > 3 or any(p < 0 or p != p for p in parts):
             raise ValueError
         seconds = 0.0
         for p in parts:
@@ -87,8 +100,8 @@ def _duration(text: str | None) -> float | None:
         seconds += days * 86400
     except ValueError:
         raise click.BadParameter(f"{text!r}: use SECONDS, MM:SS, HH:MM:SS or D-HH:MM:SS") from None
-    if seconds <= 0:
-        raise click.BadParameter("must be positive")
+    if not 0 < seconds < float("inf"):
+        raise click.BadParameter(f"{text!r}: must be positive and finite")
     return seconds
 
 
@@ -196,9 +209,17 @@ def run(
             f" ({summary.diverged} diverged){skipped}{of}, "
             f"in {summary.seconds:.1f} s on {summary.n_ranks} rank(s), {summary.schedule} schedule, {mode}"
         )
-    if summary.stopped:
+    if summary.stopped and summary.pending > 0:  # a stop that came after the last unit changes nothing
         resume_cmd = " ".join(
-            ["mpi-dbm run", config_file or "", f"-o {out}", f"--chunk {chunk}" if chunk else "", "--resume"]
+            [
+                "mpi-dbm run",
+                config_file or "",
+                f"-o {out}",
+                f"--chunk {chunk}" if chunk else "",
+                f"--schedule {schedule}" if schedule else "",
+                f"--io {io_mode}" if io_mode != "auto" else "",
+                "--resume",
+            ]
         )
         _say(
             f"mpi-dbm: stopped early ({summary.stopped}): {summary.pending} tasks still pending; "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models.base import Model
+from .models.base import NON_FINITE, Model
 from .streams import ReplicaStreams
 
 
@@ -32,6 +32,7 @@ class StackResult:
 
 
 CheckCallback = Callable[[int], None]  # called with the step at every check; may raise to abandon
+StepCallback = Callable[[], None]  # called after every step (must be cheap); may raise to abandon
 
 
 def train_stack(
@@ -43,6 +44,7 @@ def train_stack(
     measure_every: int,
     check_every: int,
     on_check: CheckCallback | None = None,
+    on_step: StepCallback | None = None,
 ) -> StackResult:
     """Train len(streams) replicas for `steps` SGD updates, measuring at 0, measure_every, ...
 
@@ -51,6 +53,13 @@ def train_stack(
     measurements are NaN, while the other replicas go on. `on_check(step)` runs after
     every check (progress, heartbeats, stop requests); an exception it raises abandons
     the stack.
+    `on_step()` runs after initialisation and after every step: a cheap poll (stop
+    requests) that bounds the time to abandon a stack by one step, however large
+    `check_every` is or however slow a step of a big model.
+
+    A replica whose measured spectra or scalars are not all finite is declared diverged at
+    that measurement with reason NON_FINITE (models.base), like one whose state is
+    non-finite: a replica is never finished with NaN or inf in its records.
 
     A stack larger than the model's `preferred_stack(batch_size)` (if it has one: the
     number of replicas whose working set fits the cache) is trained as consecutive
@@ -72,7 +81,19 @@ def train_stack(
     for start, stop in itertools.pairwise(bounds):
         rows = slice(int(start), int(stop))
         sub = streams if n_sub == 1 else streams.subset(rows)
-        _train(model, learning_rate, batch_size, sub, steps, measure_every, check_every, on_check, out, rows)
+        _train(
+            model,
+            learning_rate,
+            batch_size,
+            sub,
+            steps,
+            measure_every,
+            check_every,
+            on_check,
+            on_step,
+            out,
+            rows,
+        )
     return out
 
 
@@ -85,6 +106,7 @@ def _train(
     measure_every: int,
     check_every: int,
     on_check: CheckCallback | None,
+    on_step: StepCallback | None,
     out: StackResult,
     rows: slice,
 ) -> None:
@@ -94,14 +116,19 @@ def _train(
     diverged_step = out.diverged_step[rows]
     diverged_reason = out.diverged_reason[rows]
     state = model.init(streams, batch_size)
+    if on_step is not None:
+        on_step()
+
+    def diverge(bad: np.ndarray, step: int, code: np.ndarray | int) -> None:
+        diverged_step[bad] = step
+        diverged_reason[bad] = code[bad] if isinstance(code, np.ndarray) else code
+        model.park(state, bad)
 
     def check(step: int) -> None:
         code = np.asarray(model.unstable(state)).astype(np.int8)
         bad = (code != 0) & (diverged_step < 0)
         if bad.any():
-            diverged_step[bad] = step
-            diverged_reason[bad] = code[bad]
-            model.park(state, bad)
+            diverge(bad, step, code)
         if on_check is not None:
             on_check(step)
 
@@ -109,6 +136,12 @@ def _train(
         check(step)  # first, so that a replica found unstable now is not recorded
         alive = diverged_step < 0
         meas = model.measure(state)
+        finite = np.ones(len(alive), dtype=bool)
+        for values in (*meas.spectra.values(), *meas.scalars.values()):
+            finite &= np.isfinite(values.reshape(len(alive), -1)).all(axis=1)
+        if not finite[alive].all():  # e.g. an overflow the state check cannot see
+            diverge(alive & ~finite, step, NON_FINITE)
+            alive &= finite
         for name, values in meas.spectra.items():
             spectra[name][alive, index] = values[alive]
         for name, values in meas.scalars.items():
@@ -118,6 +151,8 @@ def _train(
         record(0, 0)
         for step in range(1, steps + 1):
             model.step(state, learning_rate, batch_size, streams)
+            if on_step is not None:
+                on_step()
             if step % measure_every == 0:
                 record(step // measure_every, step)
             elif step % check_every == 0:

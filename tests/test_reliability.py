@@ -7,11 +7,13 @@ job promptly with its rank in the message; a second run on a busy file is refuse
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -54,8 +56,53 @@ def start(*args: str, ranks: int = 2, env: dict | None = None) -> subprocess.Pop
 
 
 def rank_pids(proc: subprocess.Popen) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, timeout=30).stdout
     return [int(p) for p in out.split()]
+
+
+def catches_stop_signals(pid: int, program: bytes = b"") -> bool:
+    """True once process `pid` runs `program` (its command line contains it) and has handlers
+    for SIGTERM, SIGUSR1 and SIGUSR2 (the SigCgt mask of /proc/PID/status)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if program not in f.read():
+                return False
+        with open(f"/proc/{pid}/status") as f:
+            mask = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return False
+    return all(mask >> (sig - 1) & 1 for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2))
+
+
+def finished_tasks(path) -> int:
+    """Tasks done or diverged in a results file being written (0 while it cannot be read)."""
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            return int((f["tasks/status"][...] != 0).sum())
+    except (OSError, KeyError):
+        return 0
+
+
+def wait_until(condition, proc: subprocess.Popen, what: str, bound: float = 120.0) -> bool:
+    """Poll `condition()` until it holds (True) or the run has ended (False). `bound` only turns
+    a hang into a failure; no result depends on how long the wait took."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        if proc.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.002)
+    return True
+
+
+def ranks_catch_signals(proc: subprocess.Popen, ranks: int = 2):
+    """Condition: all ranks are up, run mpi_dbm and have their stop handlers (as early as that is)."""
+
+    def check() -> bool:
+        pids = rank_pids(proc)
+        return len(pids) == ranks and all(catches_stop_signals(p, b"mpi_dbm") for p in pids)
+
+    return check
 
 
 def contents(path) -> dict[str, np.ndarray]:
@@ -132,7 +179,8 @@ def test_wall_time_signal_stops_cleanly_and_resume_completes(tmp_path, reference
     cfg = write_config(tmp_path / "long.toml")
     out = tmp_path / "out.h5"
     proc = start("run", str(cfg), "-o", str(out))
-    time.sleep(2.0)
+    # training has begun on every rank: a task is finished and the ranks are known
+    assert wait_until(lambda: finished_tasks(out) > 0 and len(rank_pids(proc)) == 2, proc, "training")
     t0 = time.monotonic()
     if to_mpiexec:  # what a batch script's `kill -USR1 $launcher` does; mpiexec forwards it
         proc.send_signal(sig)
@@ -148,6 +196,85 @@ def test_wall_time_signal_stops_cleanly_and_resume_completes(tmp_path, reference
         status = f["tasks/status"][...]
     assert int((status == 0).sum()) > 0, "stopped too late to test anything"
     final = run_cli("run", str(cfg), "-o", str(out), "--resume", ranks=2)
+    assert final.returncode == 0, final.stderr
+    assert_same(contents(out), reference)
+
+
+MOMENTS = {
+    # as early as a rank can honour a signal: its handlers are in (before numpy/h5py/mpi4py load)
+    "handlers": lambda proc, out: ranks_catch_signals(proc)(),
+    # the results file has been created (ranks have set up the store; training about to begin)
+    "file": lambda proc, out: out.exists(),
+    # a unit has been written
+    "task": lambda proc, out: finished_tasks(out) > 0,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("moment", "sig", "to_mpiexec"),
+    [
+        ("handlers", signal.SIGUSR1, True),
+        ("handlers", signal.SIGTERM, False),
+        ("file", signal.SIGTERM, False),
+        ("task", signal.SIGUSR1, True),
+    ],
+)
+def test_signal_at_start_up_stops_cleanly_and_resume_completes(tmp_path, reference, moment, sig, to_mpiexec):
+    """A stop signal at any moment of the start-up (before or after the file exists) gives a clean,
+    resumable stop (exit 75), or a complete run (exit 0) if it came after the last unit; never a
+    rank killed by the signal. --resume then completes the sweep with the reference bits."""
+    cfg = write_config(tmp_path / "long.toml")
+    out = tmp_path / "out.h5"
+    proc = start("run", str(cfg), "-o", str(out))
+    try:
+        # mpiexec forwards only once its own handlers are in; the ranks must be up to receive it
+        up = wait_until(lambda: ranks_catch_signals(proc)() and catches_stop_signals(proc.pid), proc, "ranks")
+        assert up, "the run ended before its ranks were seen"
+        if wait_until(lambda: MOMENTS[moment](proc, out), proc, moment):
+            if to_mpiexec:
+                proc.send_signal(sig)
+            else:  # one rank only: the other must follow
+                with contextlib.suppress(IndexError, ProcessLookupError):  # unless both just ended
+                    os.kill(rank_pids(proc)[-1], sig)
+    finally:
+        _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err
+    if "stopped early" in err:
+        assert f"stopped early ({signal.Signals(sig).name})" in err
+        assert proc.returncode == 75, err
+        assert pending_tasks(out) > 0
+    else:  # the signal came after the last unit was written
+        assert proc.returncode == 0, err
+        assert pending_tasks(out) == 0
+    final = run_cli("run", str(cfg), "-o", str(out), "--resume", "--quiet", ranks=2)
+    assert final.returncode == 0, final.stderr
+    assert_same(contents(out), reference)
+
+
+@pytest.mark.parametrize(
+    ("module", "sig", "rank"),
+    [
+        ("click", "SIGTERM", "1"),  # the first heavy import of the command line
+        ("numpy", "SIGUSR1", "all"),
+        ("h5py", "SIGUSR2", "0"),
+        ("mpi4py", "SIGTERM", "1"),
+    ],
+)
+def test_signal_while_a_rank_imports_stops_cleanly(tmp_path, reference, module, sig, rank):
+    """A rank signalled while it is still importing (the moment it first imports MODULE) is not
+    killed: the run stops cleanly with exit 75, before the results file exists, and --resume
+    completes it with the reference bits."""
+    cfg = write_config(tmp_path / "long.toml")
+    out = tmp_path / "out.h5"
+    helper = str(Path(__file__).with_name("signal_at_import.py"))
+    cmd = [MPIEXEC, "-n", "2", PYTHON, helper, module, sig, rank, "run", str(cfg), "-o", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, **MPI_ENV})
+    assert proc.returncode == 75, proc.stderr
+    assert f"stopped early ({sig})" in proc.stderr and "--resume" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert pending_tasks(out) > 0
+    final = run_cli("run", str(cfg), "-o", str(out), "--resume", "--quiet", ranks=2)
     assert final.returncode == 0, final.stderr
     assert_same(contents(out), reference)
 

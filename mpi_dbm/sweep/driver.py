@@ -228,6 +228,10 @@ def run_sweep(
                     config.train.measure_every,
                     config.train.check_every,
                     on_check,
+        def on_step() -> None:  # after every SGD step: a stop is seen within one step, however big
+            if stop.requested():
+                raise Interrupted
+
                 )
                 writer.write_unit(unit, result)
                 diverged += int(result.diverged.sum())
@@ -244,6 +248,7 @@ def run_sweep(
         sys.stderr.write(f"mpi-dbm: rank {rank} of {size} failed: {exc!r}\n")
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
+                    on_step,
         comm.Abort(1)
         raise
     finally:
