@@ -491,3 +491,18 @@ def test_no_tracked_file_points_outside_the_repository_docs() -> None:
         data = path.read_bytes()
         hits.extend(f"{path.relative_to(ROOT)}: {word}" for word in forbidden if word.encode() in data)
     assert not hits, "the repository's docs must stand alone:\n" + "\n".join(hits)
+
+
+def test_no_install_recipe_guesses_hdf5_dir_from_the_compiler_path() -> None:
+    """HDF5_DIR set to the grandparent of h5pcc's directory (two `dirname`s of `which h5pcc`) is /usr
+    on Debian/Ubuntu, where the parallel library is not in /usr/lib: the h5py build fails
+    (docs/install.md, Debian and Ubuntu). The README recommended it until issue #12."""
+    recipe = re.compile(r"HDF5_DIR=\"?\$\(\s*dirname")
+    hits = [
+        f"{path.relative_to(ROOT)}:{lineno}"
+        for path in tracked_files()
+        if (text := text_of(path)) is not None
+        for lineno, line in enumerate(text.splitlines(), 1)
+        if recipe.search(line)
+    ]
+    assert not hits, "HDF5_DIR guessed from h5pcc's path:\n" + "\n".join(hits)
