@@ -7,6 +7,7 @@
 - every key the config parsers accept (found by exploring their branches and reading the keys each
   `tables.Table` records as read) has a row in docs/config.md, in its family's section and table,
   and every documented key is one the parsers accept;
+- every choice a string key accepts is listed, and every literal default is the parser's;
 - every TOML example in docs/config.md (and the README's config example) is a valid config, with
   at least one per model family;
 - no tracked file points at the project-internal notes outside the repository.
@@ -258,7 +259,13 @@ BASE: dict[str, dict[str, Any]] = {
 
 
 def accepted_keys(kind: str) -> dict[str, set[str]]:
-    """Table name -> every key the parsers accept for `[model] kind = KIND`.
+    """Table name -> every key the parsers accept for `[model] kind = KIND` (see `explore`)."""
+    return explore(kind)[0]
+
+
+def explore(kind: str) -> tuple[dict[str, set[str]], dict[tuple[str, str], tuple[str, ...]]]:
+    """(table name -> every key the parsers accept, (table, key) -> the choices of a string key)
+    for `[model] kind = KIND`.
 
     The parsers read their keys conditionally (a key only exists for some values of another), so
     this explores: parse a document, note every key each `Table` recorded as read (its `_read`,
@@ -320,7 +327,7 @@ def accepted_keys(kind: str) -> dict[str, set[str]]:
                 queue.extend(_with(doc, table, name, value) for value in (0.5, 2.0))
     finally:
         mp.undo()
-    return found
+    return found, choices
 
 
 def _with(doc: dict[str, Any], table: str, key: str, value: Any) -> dict[str, Any]:
@@ -465,6 +472,26 @@ def test_documented_defaults_are_the_parsers_defaults(kind: str) -> None:
     assert block in cells["sweep"]["block_size"], (
         f"docs/config.md [sweep] block_size: the default cap is {block}"
     )
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_documented_choices_are_the_parsers_choices(kind: str) -> None:
+    """Every value a string key accepts is listed (quoted) in the "allowed" column of its row."""
+    _, choices = explore(kind)
+    section = family_section(kind)
+    rows = {"sweep": table_section(config_doc(), "sweep"), "train": table_section(config_doc(), "train")}
+    for table in ("model", "target"):
+        if any(f"`[{table}]`" in heading for _, heading in headings(section)):
+            rows[table] = table_section(section, table)
+    missing = []
+    for (table, key), options in sorted(choices.items()):
+        if (table, key) == ("model", "kind"):  # each family's section documents its own kind
+            continue
+        row = next((line for line in rows[table].splitlines() if line.startswith(f"| `{key}` |")), "")
+        cells = re.split(r"(?<!\\)\|", row)
+        allowed = cells[4] if len(cells) > 4 else ""  # | key | type | default | allowed | meaning |
+        missing.extend(f"[{table}] {key}: {option!r}" for option in options if f'"{option}"' not in allowed)
+    assert not missing, f'docs/config.md, kind = "{kind}": values not documented: {missing}'
 
 
 def test_config_examples_load() -> None:
