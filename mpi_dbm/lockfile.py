@@ -39,6 +39,7 @@ new lock, sees that it is not what it judged, and leaves it alone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -54,6 +55,7 @@ from .errors import ResultsFileError
 __all__ = [
     "HEARTBEAT_SECONDS",
     "STALE_AFTER_SECONDS",
+    "TAKEOVER_WAIT_SECONDS",
     "UNREADABLE_GRACE_SECONDS",
     "Owner",
     "ResultsLock",
@@ -136,6 +138,13 @@ def _gone(pid: int, ticks: int | None) -> str | None:
     if ticks is not None and now_ticks != ticks:
         return f"its process {pid} on this host is gone (the pid now belongs to another process)"
     return None
+
+
+def _why(exc: OSError) -> str:
+    """The reason of a failed link(2), naming the likely cause when the file system refuses hard links."""
+    if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+        return f"{exc.strerror} (the lock needs hard links; this file system may not provide them)"
+    return exc.strerror or str(exc)
 
 
 def _optional(record: dict[str, Any], key: str, kind: type) -> Any:
@@ -322,14 +331,14 @@ class ResultsLock:
         except FileExistsError:
             return False
         except OSError as exc:
-            raise ResultsFileError(f"cannot take over the lock {self.path}: {exc.strerror or exc}") from None
+            raise ResultsFileError(f"cannot take over the lock {self.path}: {_why(exc)}") from None
         try:
             now = _look(capture)
             if now is None or (now.dev, now.ino, now.data) != (seen.dev, seen.ino, seen.data):
                 return True  # a new lock replaced the one judged: judge it afresh
             reason = "--break-lock" if break_lock else self.stale_reason(Owner.parse(now.data), now.age)
             if reason is not None:  # not if a heartbeat came meanwhile
-                self.path.unlink()
+                self.path.unlink(missing_ok=True)
                 self.note = f"took over the lock {self.path} ({reason})"
             return True
         finally:
@@ -353,9 +362,7 @@ class ResultsLock:
                 except FileExistsError:
                     won = os.fstat(fd).st_nlink == 2  # NFS: the link was made, the reply lost
                 except OSError as exc:
-                    raise ResultsFileError(
-                        f"cannot create the lock {self.path}: {exc.strerror or exc}"
-                    ) from None
+                    raise ResultsFileError(f"cannot create the lock {self.path}: {_why(exc)}") from None
                 if won:
                     self._fd, fd = fd, None
                     self._held = True

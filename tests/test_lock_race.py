@@ -171,14 +171,19 @@ def _run_together(n: int, args: list[str]) -> list[subprocess.CompletedProcess]:
     return out
 
 
-@pytest.mark.parametrize("n", [2, 3])
-def test_simultaneous_cli_runs_on_one_output_exactly_one_proceeds(tmp_path, tiny_config, n):
-
+@pytest.mark.parametrize(("n", "dead_owner"), [(2, False), (3, True)])
+def test_simultaneous_cli_runs_on_one_output_exactly_one_proceeds(tmp_path, tiny_config, n, dead_owner):
     cfg = tiny_config()
     out = tmp_path / "r.h5"
+    if dead_owner:  # all contenders see a stale lock and race to take it over
+        dead = subprocess.Popen(["true"])
+        dead.wait(timeout=60)
+        _start_lock(1, tmp_path, dead.pid)
     procs = _run_together(n, ["run", str(cfg), "-o", str(out), "--quiet"])
     codes = sorted(p.returncode for p in procs)
     assert codes == [0] + [2] * (n - 1), [(p.returncode, p.stderr) for p in procs]
+    if dead_owner:
+        assert "took over the lock" in next(p.stderr for p in procs if p.returncode == 0)
     for p in procs:
         if p.returncode == 2:
             lines = p.stderr.strip().splitlines()
