@@ -212,6 +212,10 @@ def run_sweep(
             if stop.requested():
                 raise Interrupted
 
+        def on_step() -> None:  # after every SGD step: a stop is seen within one step, however big
+            if stop.requested():
+                raise Interrupted
+
         claims = _Claims(todo, config, model, comm)
         fault = _injected_fault(rank)
         try:
@@ -228,10 +232,7 @@ def run_sweep(
                     config.train.measure_every,
                     config.train.check_every,
                     on_check,
-        def on_step() -> None:  # after every SGD step: a stop is seen within one step, however big
-            if stop.requested():
-                raise Interrupted
-
+                    on_step,
                 )
                 writer.write_unit(unit, result)
                 diverged += int(result.diverged.sum())
@@ -248,7 +249,6 @@ def run_sweep(
         sys.stderr.write(f"mpi-dbm: rank {rank} of {size} failed: {exc!r}\n")
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
-                    on_step,
         comm.Abort(1)
         raise
     finally:
