@@ -1,6 +1,6 @@
 """Batch job scripts for SLURM and PBS: `mpi-dbm jobscript` (docs/cluster.md).
 
-A script is a template from `jobscripts/` (`slurm.sbatch`, `pbs.sh`) with the
+A script is a template from `mpi_dbm/templates/` (`slurm.sbatch`, `pbs.sh`) with the
 scheduler directives, a header with the cost estimate, and a few settings filled
 in. The script runs `mpi-dbm run CONFIG -o RESULTS --resume`, so submitting it
 again continues the sweep. Before the wall time ends it makes the run stop

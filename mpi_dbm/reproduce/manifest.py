@@ -1,4 +1,5 @@
-"""The recipe of one reproduction size: `analysis/<size>/reproduce.toml`.
+"""The recipe of one reproduction size: `SIZE/reproduce.toml` of the recipes folder (the package's
+`mpi_dbm/recipes/`, or `reproduce --recipes DIR`).
 
 One table per experiment, naming the sweep configs (next to the manifest) that make it up and
 the stationary window that is analysed:

@@ -17,7 +17,7 @@ from ..errors import MpiDbmError, ResultsFileError
 from ..store import PENDING, open_results
 from .manifest import Manifest, Run
 
-#: the Open MPI settings of scripts/mpirun-local, for launchers that do not set them
+#: one BLAS thread per rank, for launchers that do not set it
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
