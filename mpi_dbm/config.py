@@ -4,7 +4,10 @@ Tables: [sweep] (grid, seed, schedule), [model] (+ [target], parsed by the model
 family named by `kind`), [train] (steps and measurement schedule). Every bad
 value raises ConfigError with one message naming the key and the fix. The
 canonical text (all defaults filled in, grid written as explicit `points`) is
-what the results file stores; its SHA-256 identifies the sweep.
+what the results file stores; its SHA-256 identifies the text. Keys that change no
+result (RESULT_NEUTRAL: the schedule and the block size, performance knobs; the I/O
+mode is not a config key at all) are left out of the compatibility hash, which
+decides whether a file may be resumed or merged with another.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from .models import REGISTRY
 from .tables import Table, section
 
 SCHEDULES = ("dynamic", "static")
+#: keys that change no result bit (performance knobs): stored with the config, but runs and chunks
+#: that differ only in them may be resumed and merged (tests/sweep/test_mpi_driver.py compares
+#: schedules and block sizes bit for bit)
+RESULT_NEUTRAL: dict[str, tuple[str, ...]] = {"sweep": ("schedule", "block_size")}
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,28 @@ class Config:
 
     @property
     def sha256(self) -> str:
+        """SHA-256 of the canonical text (stored as the results file's `config_sha256`)."""
         return hashlib.sha256(self.to_toml().encode()).hexdigest()
+
+    @property
+    def compat_sha256(self) -> str:
+        """SHA-256 of what the results depend on: `compatibility_sha256(self.to_toml())`."""
+        return compatibility_sha256(self.to_toml())
+
+
+def compatibility_sha256(text: str) -> str:
+    """SHA-256 of a canonical config text without its RESULT_NEUTRAL keys.
+
+    Two configs with the same value give the same results bit for bit, so a file made
+    with one may be resumed with the other, and their chunk files merged. Computed from
+    the text, it also applies to files written before it existed.
+    """
+    data = tomllib.loads(text)
+    for table, keys in RESULT_NEUTRAL.items():
+        for key in keys:
+            if isinstance(data.get(table), dict):
+                data[table].pop(key, None)
+    return hashlib.sha256(dump_toml(data).encode()).hexdigest()
 
 
 # -- TOML output (tomllib only reads) --------------------------------------------

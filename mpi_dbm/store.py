@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 from . import __version__
-from .config import Config, parse_text
+from .config import RESULT_NEUTRAL, Config, compatibility_sha256, parse_text
 from .errors import ConfigError, ResultsFileError
 from .models.base import DIVERGENCE_REASONS, Model
 from .sweep.grid import WorkUnit, task_table
@@ -142,7 +142,7 @@ def config_difference(stored: str, wanted: str) -> str:
     for table in sorted(set(a) | set(b)):
         ta, tb = a.get(table, {}), b.get(table, {})
         for key in sorted(set(ta) | set(tb)):
-            if ta.get(key) != tb.get(key):
+            if ta.get(key) != tb.get(key) and key not in RESULT_NEUTRAL.get(table, ()):
                 diffs.append(f"[{table}] {key}: file has {ta.get(key)!r}, config has {tb.get(key)!r}")
     return "; ".join(diffs) or "(formatting only)"
 
@@ -164,7 +164,7 @@ def preflight(path: Path, config: Config, *, force: bool, resume: bool) -> Prefl
         except ResultsFileError as exc:
             return Preflight(f"cannot resume: {exc}", True, None)
         with res:
-            if res.config_sha256 != config.sha256:
+            if compatibility_sha256(res.config_text) != config.compat_sha256:  # schedule etc. may differ
                 diff = config_difference(res.config_text, config.to_toml())
                 return Preflight(
                     f"cannot resume {str(path)!r}: it was made with a different config ({diff}); "
@@ -470,7 +470,7 @@ def merge(output: str | Path, inputs: list[str | Path], *, force: bool = False) 
     try:
         first = opened[0]
         for res in opened[1:]:
-            if res.config_sha256 != first.config_sha256:
+            if compatibility_sha256(res.config_text) != compatibility_sha256(first.config_text):
                 diff = config_difference(first.config_text, res.config_text)
                 raise ResultsFileError(
                     f"{res.path} is not from the same sweep as {first.path} ({diff}); "

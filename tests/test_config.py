@@ -141,3 +141,19 @@ def test_schedule_choice_and_missing_tables():
 def test_load_reports_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         config.load(tmp_path / "nope.toml")
+
+
+def test_compatibility_hash_ignores_only_result_neutral_keys():
+    """Schedule and block size change no result: the compatibility hash (resume, merge) ignores
+    them; the text hash stored in a results file still records them; every other key counts."""
+    cfg = parse(GOOD)
+    knobs = parse(GOOD.replace("[sweep]", '[sweep]\nschedule = "static"\nblock_size = 3'))
+    assert knobs.sha256 != cfg.sha256
+    assert knobs.compat_sha256 == cfg.compat_sha256
+    assert config.compatibility_sha256(knobs.to_toml()) == cfg.compat_sha256
+    for old, new in (
+        ("seed = 1", "seed = 2"),
+        ("replicas = 4", "replicas = 5"),
+        ("steps = 100", "steps = 50"),
+    ):
+        assert parse(GOOD.replace(old, new)).compat_sha256 != cfg.compat_sha256, new

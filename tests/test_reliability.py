@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -361,3 +362,55 @@ def test_chunks_merge_to_the_single_run(tmp_path, tiny_config):
     proc = run_cli("merge", str(tmp_path / "m2.h5"), parts[0], str(bad))
     assert proc.returncode == 2 and "not from the same sweep" in proc.stderr and "seed" in proc.stderr
     assert not (tmp_path / "m2.h5").exists()
+
+
+def printed_resume_command(stderr: str) -> list[str]:
+    """The arguments of the `mpi-dbm run ... --resume` command a stopped run printed."""
+    line = next(x for x in stderr.splitlines() if "complete them with: mpi-dbm run " in x)
+    return shlex.split(line.split("complete them with: mpi-dbm ", 1)[1])
+
+
+@pytest.mark.parametrize("printed", [True, False])
+def test_a_stopped_run_with_a_schedule_override_resumes(tmp_path, tiny_config, printed):
+    """`--schedule` does not change results: the command printed after a stop of a
+    `--schedule static` run resumes the file, and so does a plain --resume (config's schedule)."""
+    cfg = tiny_config()
+    ref = tmp_path / "ref.h5"
+    assert run_cli("run", str(cfg), "-o", str(ref), "--quiet").returncode == 0
+    out = tmp_path / "out.h5"
+    helper = str(Path(__file__).with_name("signal_at_import.py"))
+    args = ["run", str(cfg), "-o", str(out), "--schedule", "static"]
+    cmd = [MPIEXEC, "-n", "2", PYTHON, helper, "numpy", "SIGUSR1", "all", *args]
+    stopped = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, **MPI_ENV})
+    assert stopped.returncode == 75, stopped.stderr
+    resume = printed_resume_command(stopped.stderr)
+    assert resume == [*args, "--resume"]
+    if not printed:
+        resume = ["run", str(cfg), "-o", str(out), "--resume"]
+    final = run_cli(*resume, ranks=2)
+    assert final.returncode == 0, final.stderr
+    assert_same(contents(out), contents(ref))
+
+
+def test_chunks_run_with_other_schedules_and_block_sizes_merge(tmp_path, tiny_config):
+    """Schedule and block size are performance knobs: chunk files made with different ones merge,
+    overlapping tasks agree bit for bit, and the result equals a single run."""
+    cfg = tiny_config()
+    ref = tmp_path / "ref.h5"
+    assert run_cli("run", str(cfg), "-o", str(ref), "--quiet").returncode == 0
+    block3 = tiny_config(name="b3.toml", edits={"block_size = 2": "block_size = 3"})
+    static4 = tiny_config("static", name="s4.toml", edits={"block_size = 2": "block_size = 4"})
+    part1, full3, part2 = tmp_path / "p1.h5", tmp_path / "full3.h5", tmp_path / "p2.h5"
+    for args in (
+        (str(cfg), "-o", str(part1), "--chunk", "1/2", "--schedule", "static"),
+        (str(block3), "-o", str(full3)),
+        (str(static4), "-o", str(part2), "--chunk", "2/2"),
+    ):
+        proc = run_cli("run", *args, "--quiet", ranks=2)
+        assert proc.returncode == 0, proc.stderr
+    for inputs, name in (((part1, full3), "m1.h5"), ((part1, part2, full3), "m2.h5")):
+        merged = tmp_path / name
+        proc = run_cli("merge", str(merged), *map(str, inputs))
+        assert proc.returncode == 0, proc.stderr
+        assert "18 of 18 tasks finished, 0 pending" in proc.stdout
+        assert_same(contents(merged), contents(ref))
