@@ -4,7 +4,9 @@ Modules: ``surmise`` (spacing, ratio and Brody laws, constants), ``densities`` (
 Marchenko–Pastur, 2×2 GOE, Gaussian), ``spacing`` (spacings, r̃, ⟨r̃⟩), ``ensembles``
 (GOE/GUE/GSE, Poisson, Wishart samplers, finite-size ⟨r̃⟩ references), ``unfold`` (unfoldings
 with recorded parameters), ``fits`` (density and Brody fits with errors), ``hypothesis`` (KS/χ²
-tests, β estimates, verdict), ``resample`` (jackknife, bootstrap).
+tests, β estimates, verdict), ``resample`` (jackknife, bootstrap), ``ratios`` (n-th order
+spacing ratios, β' rule), ``longrange`` (Σ², Δ₃, form factor, cluster-function references),
+``edge`` (Tracy–Widom F₁/F₂, GOE/GUE/Wishart edge scalings).
 """
 
 from ._base import Estimate, InsufficientDataError
@@ -18,6 +20,17 @@ from .densities import (
     mp_pdf,
     semicircle_cdf,
     semicircle_pdf,
+)
+from .edge import (
+    TW_MOMENTS,
+    EdgeTest,
+    edge_test,
+    hermite_largest_eigenvalues,
+    tracy_widom_cdf,
+    tracy_widom_cdf_fast,
+    tracy_widom_moments,
+    wigner_edge_scaling,
+    wishart_edge_scaling,
 )
 from .ensembles import (
     DENSE_MAX_N,
@@ -52,6 +65,30 @@ from .hypothesis import (
     goodness_of_fit,
     ratio_verdict,
     verdict,
+)
+from .longrange import (
+    FormFactor,
+    LongRangeStatistic,
+    cluster_function,
+    form_factor,
+    form_factor_reference,
+    number_variance,
+    number_variance_asymptotic,
+    number_variance_reference,
+    rigidity,
+    rigidity_asymptotic,
+    rigidity_reference,
+)
+from .ratios import (
+    effective_beta,
+    mean_nth_ratio,
+    nth_order_ratios,
+    nth_ratio_cdf,
+    nth_ratio_pdf,
+    nth_rtilde_cdf,
+    nth_rtilde_mean,
+    nth_rtilde_pdf,
+    nth_rtildes,
 )
 from .resample import ResampleResult, bootstrap, jackknife
 from .spacing import (
@@ -105,11 +142,15 @@ __all__ = [
     "MEAN_RTILDE_LARGE_N",
     "MEAN_RTILDE_SURMISE",
     "MEAN_S2",
+    "TW_MOMENTS",
     "UNFOLDINGS",
+    "EdgeTest",
     "Estimate",
     "FitResult",
+    "FormFactor",
     "GoodnessOfFit",
     "InsufficientDataError",
+    "LongRangeStatistic",
     "ResampleResult",
     "Unfolding",
     "Verdict",
@@ -121,7 +162,10 @@ __all__ = [
     "brody_cdf",
     "brody_pdf",
     "canonical_ensemble",
+    "cluster_function",
     "design_effect",
+    "edge_test",
+    "effective_beta",
     "fd_bin_edges",
     "fit_brody",
     "fit_gaussian",
@@ -129,6 +173,8 @@ __all__ = [
     "fit_histogram",
     "fit_marchenko_pastur",
     "fit_semicircle",
+    "form_factor",
+    "form_factor_reference",
     "gaussian_cdf",
     "gaussian_pdf",
     "goe",
@@ -140,14 +186,26 @@ __all__ = [
     "gse_eigenvalues",
     "gue",
     "gue_eigenvalues",
+    "hermite_largest_eigenvalues",
     "histogram_mean",
     "jackknife",
+    "mean_nth_ratio",
     "mean_spacing_ratio",
     "mp_cdf",
     "mp_edges",
     "mp_pdf",
     "nearest_neighbour_spacings",
     "normalised_spacings",
+    "nth_order_ratios",
+    "nth_ratio_cdf",
+    "nth_ratio_pdf",
+    "nth_rtilde_cdf",
+    "nth_rtilde_mean",
+    "nth_rtilde_pdf",
+    "nth_rtildes",
+    "number_variance",
+    "number_variance_asymptotic",
+    "number_variance_reference",
     "pair_spacing",
     "poisson_levels",
     "ratio_cdf",
@@ -156,6 +214,9 @@ __all__ = [
     "ratio_verdict",
     "reference_mean_ratio",
     "reference_ratios",
+    "rigidity",
+    "rigidity_asymptotic",
+    "rigidity_reference",
     "rtilde_cdf",
     "rtilde_mean",
     "rtilde_pdf",
@@ -166,6 +227,9 @@ __all__ = [
     "spacing_pdf",
     "spacing_ppf",
     "spacing_ratios",
+    "tracy_widom_cdf",
+    "tracy_widom_cdf_fast",
+    "tracy_widom_moments",
     "trimmed_levels",
     "unfold",
     "unfold_ensemble",
@@ -176,6 +240,8 @@ __all__ = [
     "verdict",
     "wigner_cdf",
     "wigner_coefficients",
+    "wigner_edge_scaling",
     "wigner_pdf",
+    "wishart_edge_scaling",
     "wishart_eigenvalues",
 ]
