@@ -186,6 +186,12 @@ DEFAULT_BLOCK_SIZE = 64
 def _parse_train(t: Table) -> TrainConfig:
     steps = t.integer("steps", minimum=1)
     measure_every = t.integer("measure_every", max(1, steps // 10), minimum=1)
+    if measure_every > steps:
+        raise t.error(
+            "measure_every",
+            f"{measure_every} exceeds steps = {steps}; spectra are recorded at 0, measure_every, "
+            f"..., steps: use measure_every = {steps} (or a divisor of it), or steps = {measure_every}",
+        )
     if steps % measure_every:
         lower = steps - steps % measure_every
         raise t.error(

@@ -14,6 +14,11 @@ from typing import Any
 from .errors import ConfigError
 
 _MISSING = object()
+#: largest magnitude accepted for a physical scale (eigenvalues, masses, noise strengths,
+#: initial widths) where a family asks for it: recorded quantities are squares of weights
+#: bounded by ~1e3 x the scale (the divergence bounds of the families), so a scale of 1e50 keeps
+#: them below ~1e106 x N, far from overflow (1.8e308); beyond it spectra would be inf/NaN
+MAX_SCALE = 1e50
 
 
 def _type_name(value: Any) -> str:
@@ -90,12 +95,19 @@ class Table:
         *,
         positive: bool = False,
         nonnegative: bool = False,
+        magnitude: float | None = None,
     ) -> float:
         value = self._get(key, default)
-        return self._check_number(key, value, positive=positive, nonnegative=nonnegative)
+        return self._check_number(key, value, positive=positive, nonnegative=nonnegative, magnitude=magnitude)
 
     def _check_number(
-        self, key: str, value: Any, *, positive: bool = False, nonnegative: bool = False
+        self,
+        key: str,
+        value: Any,
+        *,
+        positive: bool = False,
+        nonnegative: bool = False,
+        magnitude: float | None = None,
     ) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, f"must be a number, got {_type_name(value)} {value!r}")
@@ -106,14 +118,30 @@ class Table:
             raise self.error(key, f"must be > 0, got {value:g}")
         if nonnegative and value < 0:
             raise self.error(key, f"must be >= 0, got {value:g}")
+        if magnitude is not None and abs(value) > magnitude:
+            raise self.error(
+                key,
+                f"{value:g} is out of scale: at most {magnitude:g} in magnitude (the recorded spectra, "
+                "squares of the weights, would overflow to inf/NaN)",
+            )
         return value
 
-    def number_list(self, key: str, default: Any = _MISSING, *, positive: bool = False) -> tuple[float, ...]:
+    def number_list(
+        self,
+        key: str,
+        default: Any = _MISSING,
+        *,
+        positive: bool = False,
+        magnitude: float | None = None,
+    ) -> tuple[float, ...]:
         value = self._get(key, default)
         if value is None:
             return ()
         items = self._list(key, value)
-        return tuple(self._check_number(f"{key}[{i}]", v, positive=positive) for i, v in enumerate(items))
+        return tuple(
+            self._check_number(f"{key}[{i}]", v, positive=positive, magnitude=magnitude)
+            for i, v in enumerate(items)
+        )
 
     def integer_list(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> tuple[int, ...]:
         value = self._get(key, default)
@@ -140,11 +168,19 @@ class Table:
         if not ok:
             raise self.error(key, message)
 
+    def not_taken(self, reason: str) -> None:
+        """Refuse a table that must stay empty (`reason` says who takes none)."""
+        if self.data:
+            keys = ", ".join(sorted(self.data))
+            raise ConfigError(f"{self.source}: [{self.name}] ({keys}): {reason}; remove the table")
+
     def done(self) -> None:
         """Refuse keys nobody read, with a did-you-mean from the keys that were read."""
         unknown = sorted(set(self.data) - self._read)
         if not unknown:
             return
+        if not self._read:
+            self.not_taken("this table takes no keys")
         key = unknown[0]
         hint = difflib.get_close_matches(key, sorted(self._read), n=1)
         did = f" (did you mean {hint[0]!r}?)" if hint else ""

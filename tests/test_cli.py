@@ -107,3 +107,13 @@ def test_info_reports_parallel_hdf5():
     proc = run_cli("info")
     assert proc.returncode == 0
     assert "parallel HDF5 (h5py.get_config().mpi): True" in proc.stdout
+
+
+def test_bad_time_limits_are_quoted_as_given(tmp_path, tiny_config):
+    cfg = tiny_config()
+    for given, words in (("-5", "must be positive"), ("1-xx", "use SECONDS"), ("0", "must be positive")):
+        proc = run_cli("run", str(cfg), "-o", str(tmp_path / "o.h5"), "--time-limit", given)
+        assert proc.returncode == 2
+        assert f"'{given}': {words}" in proc.stderr, proc.stderr
+        no_traceback(proc)
+    assert not (tmp_path / "o.h5").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
+import numpy as np
 import pytest
 
 from mpi_dbm import config
@@ -157,3 +158,94 @@ def test_compatibility_hash_ignores_only_result_neutral_keys():
         ("steps = 100", "steps = 50"),
     ):
         assert parse(GOOD.replace(old, new)).compat_sha256 != cfg.compat_sha256, new
+
+
+def test_measure_every_beyond_steps_suggests_distinct_fixes():
+    with pytest.raises(ConfigError) as err:
+        parse(GOOD.replace("measure_every = 10", "measure_every = 300"))
+    message = str(err.value)
+    assert "[train] measure_every: 300 exceeds steps = 100" in message
+    assert "measure_every = 100" in message and "steps = 300" in message
+    assert "300 or 300" not in message
+
+
+TS = """
+[sweep]
+replicas = 2
+points = [[0.1, 4]]
+[model]
+kind = "{kind}"
+{model}
+[train]
+steps = 10
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "teacher"),
+    [("teacher_student", "[model] teacher_eigenvalues"), ("linear", "[model] teacher_singular_values")],
+)
+def test_a_target_table_on_a_family_without_one_says_so(kind, teacher):
+    with pytest.raises(ConfigError) as err:
+        parse(TS.format(kind=kind, model="") + "[target]\nmass = 2.0\n")
+    message = str(err.value)
+    assert f'[target] (mass): [model] kind = "{kind}" takes no [target] table' in message
+    assert teacher in message and "known keys" not in message
+
+
+def test_a_table_that_takes_no_keys_does_not_list_empty_known_keys():
+    from mpi_dbm.tables import Table
+
+    table = Table("extra", {"x": 1}, "test.toml")
+    with pytest.raises(ConfigError) as err:
+        table.done()
+    assert str(err.value) == "test.toml: [extra] (x): this table takes no keys; remove the table"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (
+            TS.format(kind="teacher_student", model="teacher_eigenvalues = [1e300, 1.0]"),
+            "teacher_eigenvalues[0]",
+        ),
+        (
+            TS.format(kind="teacher_student", model="teacher_eigenvalues = [-1e60, 1.0]"),
+            "teacher_eigenvalues[0]",
+        ),
+        (
+            TS.format(kind="linear", model="teacher_singular_values = [[1e300, 1]]"),
+            "teacher_singular_values[0][0]",
+        ),
+        (TS.format(kind="linear", model="label_noise = 1e300"), "label_noise"),
+        (GOOD.replace('kind = "grbm"', 'kind = "grbm"\nmu = 1e300'), "mu"),
+        (GOOD + '[target]\nkind = "lattice"\nmass = 1e200\n', "mass"),
+        (
+            GOOD + '[target]\nkind = "spectrum"\neigenvalues = [1e300, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n',
+            "eigenvalues[0]",
+        ),
+    ],
+)
+def test_absurd_scales_are_refused(text, key):
+    with pytest.raises(ConfigError) as err:
+        parse(text)
+    assert f"] {key}" in str(err.value) and "out of scale" in str(err.value), str(err.value)
+
+
+def test_the_largest_accepted_scale_gives_finite_spectra():
+    """At the scale limit the recorded squares stay finite (the reason for the limit)."""
+    from mpi_dbm import models
+    from mpi_dbm.streams import ReplicaStreams, replica_seed, shared_data_seed
+    from mpi_dbm.tables import MAX_SCALE
+    from mpi_dbm.train import train_stack
+
+    cfg = parse(
+        TS.format(
+            kind="teacher_student", model=f'init = "teacher"\nteacher_eigenvalues = [{MAX_SCALE!r}, 1.0]'
+        )
+    )
+    model = models.build(cfg.model, shared_data_seed(0))
+    out = train_stack(model, 0.1, 4, ReplicaStreams([replica_seed(0, 0, r) for r in range(2)]), 10, 5, 5)
+    assert not out.diverged.any()
+    for values in (*out.spectra.values(), *out.scalars.values()):
+        assert np.isfinite(values).all()

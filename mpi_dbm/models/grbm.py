@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from ..streams import ReplicaStreams
-from ..tables import Table
+from ..tables import MAX_SCALE, Table
 from . import targets
 from .base import NON_FINITE, OUTSIDE_REGION, STABLE, Measurement, Model, SpectrumInfo
 
@@ -141,9 +141,9 @@ def parse(model: Table, target: Table) -> GRBMSpec:
     """Read and validate `[model] kind = "grbm"` and its `[target]`."""
     n_visible = model.integer("n_visible", 10, minimum=1)
     n_hidden = model.integer("n_hidden", 10, minimum=1)
-    mu = model.number("mu", 3.0, positive=True)
-    sigma_h = model.number("sigma_h", 1.0, positive=True)
-    init_std = model.number("init_std", 0.1, positive=True)
+    mu = model.number("mu", 3.0, positive=True, magnitude=MAX_SCALE)
+    sigma_h = model.number("sigma_h", 1.0, positive=True, magnitude=MAX_SCALE)
+    init_std = model.number("init_std", 0.1, positive=True, magnitude=MAX_SCALE)
     gibbs_steps = model.integer("gibbs_steps", 3, minimum=1)
     noise = model.string("noise", "pcd", choices=("pcd", "minibatch", "none"))
     init = model.string("init", "random", choices=("random", "fixed_point"))
@@ -163,10 +163,10 @@ def parse(model: Table, target: Table) -> GRBMSpec:
     target.mark_read("mass", "eigenvalues", "n_samples")
     mass = eigenvalues = None
     if kind == "lattice":
-        mass = target.number("mass", 2.0, positive=True)
+        mass = target.number("mass", 2.0, positive=True, magnitude=MAX_SCALE)
         kappa = targets.lattice_eigenvalues(n_visible, mass)
     else:
-        eigenvalues = target.number_list("eigenvalues")
+        eigenvalues = target.number_list("eigenvalues", magnitude=MAX_SCALE)
         target.check(
             "eigenvalues",
             len(eigenvalues) == n_visible,

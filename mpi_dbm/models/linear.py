@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..streams import ReplicaStreams
-from ..tables import Table
+from ..tables import MAX_SCALE, Table
 from .base import Measurement, Model, SpectrumInfo
 from .teacher_student import child_seed, divergence_code, goe_from_normals, haar_orthogonal
 
@@ -112,7 +112,9 @@ def _species(model: Table, n_in: int, n_out: int) -> tuple[tuple[float, int], ..
     for i, p in enumerate(raw):
         if not (isinstance(p, list) and len(p) == 2):
             raise model.error(f"{key}[{i}]", f"must be a pair [value, multiplicity], got {p!r}")
-        value = model._check_number(f"{key}[{i}][0] (singular value)", p[0], positive=True)
+        value = model._check_number(
+            f"{key}[{i}][0] (singular value)", p[0], positive=True, magnitude=MAX_SCALE
+        )
         mult = model._check_int(f"{key}[{i}][1] (multiplicity)", p[1], 1)
         out.append((value, mult))
     values = [v for v, _ in out]
@@ -140,8 +142,8 @@ def parse(model: Table, target: Table) -> LinearSpec:
     model.check("train", len(set(train_raw)) == len(train_raw), "a layer is listed twice")
     train = tuple(name for name in LAYERS if name in train_raw)
     species = _species(model, n_in, n_out)
-    label_noise = model.number("label_noise", 1.0, nonnegative=True)
-    gradient_noise = model.number("gradient_noise", 0.0, nonnegative=True)
+    label_noise = model.number("label_noise", 1.0, nonnegative=True, magnitude=MAX_SCALE)
+    gradient_noise = model.number("gradient_noise", 0.0, nonnegative=True, magnitude=MAX_SCALE)
     data = model.string("data", "online", choices=("online", "finite"))
     data_per_batch = order = None
     if data == "finite":
@@ -165,7 +167,7 @@ def parse(model: Table, target: Table) -> LinearSpec:
     init = model.string("init", "small", choices=("small", "balanced_minimum"))
     init_std = None
     if init == "small":
-        init_std = model.number("init_std", 0.01, nonnegative=True)
+        init_std = model.number("init_std", 0.01, nonnegative=True, magnitude=MAX_SCALE)
     elif model.has("init_std"):
         raise model.error("init_std", 'only used with init = "small"; remove it')
     r = sum(m for _, m in species)
@@ -175,7 +177,9 @@ def parse(model: Table, target: Table) -> LinearSpec:
             "n_hidden",
             f"{why} needs n_hidden >= the teacher rank {r} (got {n_hidden}); raise n_hidden",
         )
-    target.done()
+    target.not_taken(
+        '[model] kind = "linear" takes no [target] table (its teacher is [model] teacher_singular_values)'
+    )
     return LinearSpec(
         kind="linear",
         n_in=n_in,

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..streams import ReplicaStreams
-from ..tables import Table
+from ..tables import MAX_SCALE, Table
 from .base import NON_FINITE, OUTSIDE_REGION, STABLE, Measurement, Model, SpectrumInfo
 
 #: spawn keys under the sweep's shared SeedSequence
@@ -128,7 +128,7 @@ class TeacherStudentSpec:
 def parse(model: Table, target: Table) -> TeacherStudentSpec:
     """Read and validate `[model] kind = "teacher_student"` (it takes no [target] keys)."""
     n = model.integer("n", 2, minimum=1)
-    eig = model.number_list("teacher_eigenvalues", [2.0] * n)
+    eig = model.number_list("teacher_eigenvalues", [2.0] * n, magnitude=MAX_SCALE)
     model.check(
         "teacher_eigenvalues",
         len(eig) == n,
@@ -136,17 +136,20 @@ def parse(model: Table, target: Table) -> TeacherStudentSpec:
     )
     data_per_batch = model.integer("data_per_batch", 500, minimum=1)
     noise = model.string("noise", "quenched", choices=("quenched", "annealed"))
-    noise_strength = model.number("noise_strength", 0.1, nonnegative=True)
+    noise_strength = model.number("noise_strength", 0.1, nonnegative=True, magnitude=MAX_SCALE)
     init = model.string("init", "random", choices=("random", "teacher"))
     init_std = None
     if init == "random":
-        init_std = model.number("init_std", 0.1, nonnegative=True)
+        init_std = model.number("init_std", 0.1, nonnegative=True, magnitude=MAX_SCALE)
     elif model.has("init_std"):
         raise model.error("init_std", 'only used with init = "random"; remove it')
     record_entries = model.raw("record_entries", False)
     if not isinstance(record_entries, bool):
         raise model.error("record_entries", f"must be true or false, got {record_entries!r}")
-    target.done()
+    target.not_taken(
+        '[model] kind = "teacher_student" takes no [target] table '
+        "(its teacher is [model] teacher_eigenvalues)"
+    )
     return TeacherStudentSpec(
         kind="teacher_student",
         n=n,
