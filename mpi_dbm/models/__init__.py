@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..tables import Table
-from . import grbm, linear, teacher_student
+from . import grbm, linear, multilayer, teacher_student
 from .base import Measurement, Model, SpectrumInfo
 
 
@@ -28,6 +28,7 @@ REGISTRY: dict[str, Family] = {
     "grbm": Family(parse=grbm.parse, model=grbm.GRBM),
     "teacher_student": Family(parse=teacher_student.parse, model=teacher_student.TeacherStudent),
     "linear": Family(parse=linear.parse, model=linear.LinearNet),
+    "multilayer": Family(parse=multilayer.parse, model=multilayer.Multilayer),
 }
 
 

@@ -1,0 +1,282 @@
+"""Non-linear multilayer teacher–student networks: the SGD phase-diagram model of Park, Lucini and
+Aarts, "Phase diagram and eigenvalue dynamics of stochastic gradient descent in multilayer neural
+networks", arXiv:2509.01349 (2025); physics.md §7.
+
+Architecture (input d → hidden L → hidden K → output 1, activation φ = tanh, ReLU or identity):
+
+    ŷ(x) = Z φ(W φ(M x)),      M: L×d,  W: K×L,  Z: 1×K.
+
+Per replica a teacher is drawn from the replica's own TEACHER stream:
+M ~ N(m_mean, m_sigma²/d), W_t ~ N(w_mean, w_sigma²/L), Z ~ N(z_mean, z_sigma²/K) entrywise.
+The student shares M and Z with its teacher (fixed, not trained); only the middle matrix W is
+trained, from W ~ N(0, ε²/L) (INIT stream): ε = `init_width`, the disorder strength of the paper.
+
+Data: per replica a fixed set of D = |B|·batches_per_epoch inputs x ~ N(0, 𝟙_d) (DATA stream),
+targets y = Z φ(W_t φ(M x)) (no label noise). An epoch visits the minibatches in order; step n uses
+minibatch n mod batches_per_epoch. The first layer never changes, so its activations a = φ(M x)
+of the whole data set are computed once per stack, laid out minibatch-major so that a step reads
+one contiguous (R, |B|, L) block.
+
+Update (plain SGD on the minibatch loss ℓ = (1/2|B|) Σ_b (y_b − ŷ_b)²):
+
+    δ_b = (ŷ_b − y_b) · Zᵀ ⊙ φ'(W a_b),      W ← W − (α/|B|) Σ_b δ_b a_bᵀ.
+
+Divergence as in the authors' runs: a replica whose minibatch loss exceeds `divergence_loss`
+(default 100) at any step is diverged (OUTSIDE_REGION; NON_FINITE for inf/NaN weights) at the
+next check, and held at W = 0 afterwards.
+
+Recorded: spectra "singular_values" (K singular values of W, ascending) and "WWt" (eigenvalues of
+W Wᵀ, = their squares); scalars "loss" (½ mean over the whole data set of (y − ŷ)²) and
+"batch_loss" (the last minibatch's ℓ).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..streams import ReplicaStreams
+from ..tables import Table
+from .base import NON_FINITE, OUTSIDE_REGION, STABLE, Measurement, Model, SpectrumInfo
+from .teacher_student import child_seed
+
+#: spawn keys under each replica's SeedSequence (ReplicaStreams uses 0, 1, 2)
+TEACHER_KEY, DATA_KEY = 3, 4
+ACTIVATIONS = ("tanh", "relu", "identity")
+
+
+Forward = Callable[[np.ndarray, np.ndarray], None]  # (pre, out): out ← φ(pre)
+Deriv = Callable[[np.ndarray, np.ndarray], None]  # (pre, out): out ← φ'(pre), given out = φ(pre)
+
+
+def activation(name: str) -> tuple[Forward, Deriv]:
+    """φ and its derivative for `name` in ACTIVATIONS, both writing into `out` (no allocation)."""
+    if name == "tanh":
+
+        def tanh(pre: np.ndarray, out: np.ndarray) -> None:
+            np.tanh(pre, out=out)
+
+        def tanh_deriv(pre: np.ndarray, out: np.ndarray) -> None:  # 1 − tanh²
+            np.square(out, out=out)
+            np.subtract(1.0, out, out=out)
+
+        return tanh, tanh_deriv
+    if name == "relu":
+
+        def relu(pre: np.ndarray, out: np.ndarray) -> None:
+            np.maximum(pre, 0.0, out=out)
+
+        def relu_deriv(pre: np.ndarray, out: np.ndarray) -> None:  # step function (0 at 0)
+            np.greater(pre, 0.0, out=out, casting="unsafe")
+
+        return relu, relu_deriv
+    if name != "identity":
+        raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
+
+    def identity(pre: np.ndarray, out: np.ndarray) -> None:
+        np.copyto(out, pre)
+
+    def identity_deriv(pre: np.ndarray, out: np.ndarray) -> None:
+        out.fill(1.0)
+
+    return identity, identity_deriv
+
+
+def apply(forward: Forward, pre: np.ndarray) -> np.ndarray:
+    """φ(pre) as a new array."""
+    out = np.empty_like(pre)
+    forward(pre, out)
+    return out
+
+
+@dataclass(frozen=True)
+class MultilayerSpec:
+    kind: str
+    n_input: int  # d
+    n_hidden: int  # L: width of the first hidden layer (fixed M: L×d)
+    n_features: int  # K: width of the second hidden layer (trained W: K×L)
+    activation: str
+    m_mean: float
+    m_sigma: float
+    w_mean: float
+    w_sigma: float
+    z_mean: float
+    z_sigma: float
+    init_width: float  # ε: student W ~ N(0, ε²/L)
+    batches_per_epoch: int
+    divergence_loss: float
+
+    def to_tables(self) -> dict[str, dict[str, object]]:
+        return {"model": {k: v for k, v in vars(self).items()}}
+
+
+def parse(model: Table, target: Table) -> MultilayerSpec:
+    """Read and validate `[model] kind = "multilayer"` (it takes no [target] table: the teacher is
+    drawn per replica from the [model] keys)."""
+    n_input = model.integer("n_input", 3, minimum=1)
+    n_hidden = model.integer("n_hidden", 32, minimum=1)
+    n_features = model.integer("n_features", 16, minimum=1)
+    act = model.string("activation", "tanh", choices=ACTIVATIONS)
+    scale = {"magnitude": 1e6}
+    spec = MultilayerSpec(
+        kind="multilayer",
+        n_input=n_input,
+        n_hidden=n_hidden,
+        n_features=n_features,
+        activation=act,
+        m_mean=model.number("m_mean", 0.0, **scale),
+        m_sigma=model.number("m_sigma", 1.0, nonnegative=True, **scale),
+        w_mean=model.number("w_mean", 0.0, **scale),
+        w_sigma=model.number("w_sigma", 1.0, nonnegative=True, **scale),
+        z_mean=model.number("z_mean", 0.0, **scale),
+        z_sigma=model.number("z_sigma", 1.0, nonnegative=True, **scale),
+        init_width=model.number("init_width", 1.0, nonnegative=True, **scale),
+        batches_per_epoch=model.integer("batches_per_epoch", 1000, minimum=1),
+        divergence_loss=model.number("divergence_loss", 100.0, positive=True),
+    )
+    target.done()
+    return spec
+
+
+@dataclass
+class MultilayerState:
+    W: np.ndarray  # (R, K, L) trained middle matrix
+    Z: np.ndarray  # (R, 1, K) fixed output layer (shared with the teacher)
+    Zt: np.ndarray  # (R, K, 1) the same, as a column
+    a: np.ndarray  # (n_batches, R, |B|, L) first-layer activations φ(M x), minibatch-major
+    y: np.ndarray  # (n_batches, R, |B|, 1) teacher targets
+    step: int
+    worst: np.ndarray  # (R,) largest minibatch loss since the last check
+    parked: np.ndarray  # (R,) bool: diverged replicas, held at W = 0
+    # work buffers of one step
+    pre: np.ndarray  # (R, |B|, K)
+    h: np.ndarray  # (R, |B|, K)
+    err: np.ndarray  # (R, |B|, 1)
+    grad: np.ndarray  # (R, K, L)
+
+
+class Multilayer(Model):
+    """Vectorised over a stack of replicas; see the module docstring for the model and update."""
+
+    def __init__(self, spec: MultilayerSpec, shared_seed: np.random.SeedSequence) -> None:
+        self.spec = spec
+        self.phi, self.dphi = activation(spec.activation)
+
+    @property
+    def spectra(self) -> tuple[SpectrumInfo, ...]:
+        k = self.spec.n_features
+        return (
+            SpectrumInfo("singular_values", k, "singular values of the trained middle matrix W, ascending"),
+            SpectrumInfo("WWt", k, "eigenvalues of W W^T (squared singular values), ascending"),
+        )
+
+    @property
+    def scalars(self) -> tuple[str, ...]:
+        return ("loss", "batch_loss")
+
+    def work_per_step(self, batch_size: int) -> float:
+        s = self.spec
+        return float(4 * batch_size * s.n_features * s.n_hidden + 6 * batch_size * s.n_features)
+
+    def memory_bytes(self, n_replicas: int, batch_size: int) -> int:
+        """Bytes a stack holds: the first-layer activations of its data, targets, weights."""
+        s = self.spec
+        n_data = batch_size * s.batches_per_epoch
+        per_replica = 8 * (n_data * s.n_hidden + n_data + 2 * s.n_features * s.n_hidden)
+        return n_replicas * per_replica
+
+    # -- state -------------------------------------------------------------------
+    def _teacher_and_data(
+        self, seed: np.random.SeedSequence, batch_size: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One replica's (first-layer activations (D, L), targets (D,), Z (K,)) from its own streams."""
+        s = self.spec
+        teacher = np.random.default_rng(child_seed(seed, TEACHER_KEY))
+        M = teacher.normal(s.m_mean, s.m_sigma / np.sqrt(s.n_input), (s.n_hidden, s.n_input))
+        Wt = teacher.normal(s.w_mean, s.w_sigma / np.sqrt(s.n_hidden), (s.n_features, s.n_hidden))
+        Z = teacher.normal(s.z_mean, s.z_sigma / np.sqrt(s.n_features), s.n_features)
+        x = np.random.default_rng(child_seed(seed, DATA_KEY)).standard_normal(
+            (batch_size * s.batches_per_epoch, s.n_input)
+        )
+        a = apply(self.phi, x @ M.T)
+        y = apply(self.phi, a @ Wt.T) @ Z
+        return a, y, Z
+
+    def init(self, streams: ReplicaStreams, batch_size: int) -> MultilayerState:
+        s = self.spec
+        n_rep, nb, L, K = len(streams), s.batches_per_epoch, s.n_hidden, s.n_features
+        a = np.empty((nb, n_rep, batch_size, L))
+        y = np.empty((nb, n_rep, batch_size, 1))
+        Z = np.empty((n_rep, 1, K))
+        for r, seed in enumerate(streams.seeds):
+            a_r, y_r, z_r = self._teacher_and_data(seed, batch_size)
+            a[:, r] = a_r.reshape(nb, batch_size, L)
+            y[:, r, :, 0] = y_r.reshape(nb, batch_size)
+            Z[r, 0] = z_r
+        W = np.stack([g.standard_normal((K, L)) for g in streams.init]) * (s.init_width / np.sqrt(L))
+        return MultilayerState(
+            W=W,
+            Z=Z,
+            Zt=np.ascontiguousarray(Z.transpose(0, 2, 1)),
+            a=a,
+            y=y,
+            step=0,
+            worst=np.zeros(n_rep),
+            parked=np.zeros(n_rep, dtype=bool),
+            pre=np.empty((n_rep, batch_size, K)),
+            h=np.empty((n_rep, batch_size, K)),
+            err=np.empty((n_rep, batch_size, 1)),
+            grad=np.empty((n_rep, K, L)),
+        )
+
+    # -- dynamics ----------------------------------------------------------------
+    def step(
+        self, state: MultilayerState, learning_rate: float, batch_size: int, streams: ReplicaStreams
+    ) -> None:
+        k = state.step % self.spec.batches_per_epoch
+        state.step += 1
+        a, pre, h, err = state.a[k], state.pre, state.h, state.err
+        np.matmul(a, state.W.transpose(0, 2, 1), out=pre)  # (R, B, K): W a_b
+        self.phi(pre, h)
+        np.matmul(h, state.Zt, out=err)  # ŷ
+        err -= state.y[k]  # ŷ − y
+        loss = np.einsum("rbo,rbo->r", err, err) * (0.5 / batch_size)
+        np.maximum(state.worst, loss, out=state.worst)
+        self.dphi(pre, h)  # h ← φ'(W a)
+        h *= err
+        h *= state.Z  # δ = (ŷ − y) Zᵀ ⊙ φ'(W a)
+        np.matmul(h.transpose(0, 2, 1), a, out=state.grad)  # Σ_b δ_b a_bᵀ
+        state.grad *= learning_rate / batch_size
+        state.W -= state.grad
+        if state.parked.any():
+            state.W[state.parked] = 0.0
+
+    # -- observation -------------------------------------------------------------
+    def measure(self, state: MultilayerState) -> Measurement:
+        W = np.where(np.isfinite(state.W), state.W, 0.0)
+        sv = np.linalg.svd(W, compute_uv=False)[:, ::-1]
+        # ŷ − y over the whole data set, (n_batches, R, |B|): one broadcast product per layer
+        residual = (apply(self.phi, state.a @ W.transpose(0, 2, 1)) @ state.Zt - state.y)[..., 0]
+        # per replica over its own contiguous row: the sum's order never depends on the stack size
+        rows = np.ascontiguousarray(residual.transpose(1, 0, 2)).reshape(len(W), -1)
+        loss = 0.5 * np.mean(rows**2, axis=1)
+        last = (state.step - 1) % self.spec.batches_per_epoch  # the minibatch of the last update
+        batch_loss = 0.5 * np.mean(residual[last if state.step else 0] ** 2, axis=1)
+        return Measurement(
+            spectra={"singular_values": np.ascontiguousarray(sv), "WWt": np.ascontiguousarray(sv**2)},
+            scalars={"loss": loss, "batch_loss": batch_loss},
+        )
+
+    def unstable(self, state: MultilayerState) -> np.ndarray:
+        """NON_FINITE for inf/NaN in W; OUTSIDE_REGION when a minibatch loss since the last check
+        exceeded `divergence_loss` (the authors' stopping rule)."""
+        finite = np.isfinite(state.W).all(axis=(1, 2))
+        big = ~(state.worst <= self.spec.divergence_loss)  # NaN losses count as big
+        state.worst[:] = 0.0
+        return np.where(~finite, NON_FINITE, np.where(big, OUTSIDE_REGION, STABLE)).astype(np.int8)
+
+    def park(self, state: MultilayerState, mask: np.ndarray) -> None:
+        state.parked |= mask
+        state.W[mask] = 0.0
