@@ -26,6 +26,7 @@ SCRIPTS = [
     "t7_analyze.py",
     "t8_memory.py",
     "t9_block_size.py",
+    "t10_multilayer.py",
 ]
 
 
