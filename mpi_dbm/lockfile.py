@@ -9,7 +9,7 @@ is written and fsynced to a unique `OUT.h5.lock.tmp-NONCE` in the same directory
 and hard-linked to `OUT.h5.lock`; link fails if the target exists, so exactly one
 contender wins and the lock is never seen empty or half-written (a full disk
 fails on the temporary file, which is removed). If link reports an error although
-it succeeded (a retransmitted NFS request), the temporary file's link count of 2
+it succeeded (a retransmitted NFS request), the temporary file's link count of 2 or more
 shows the win. Works on local file systems, NFS, Lustre, GPFS and BeeGFS; a file
 system without hard links gets a clear error.
 
@@ -360,7 +360,7 @@ class ResultsLock:
                     os.link(tmp, self.path)
                     won = True
                 except FileExistsError:
-                    won = os.fstat(fd).st_nlink == 2  # NFS: the link was made, the reply lost
+                    won = os.fstat(fd).st_nlink >= 2  # NFS: the link was made, the reply lost
                 except OSError as exc:
                     raise ResultsFileError(f"cannot create the lock {self.path}: {_why(exc)}") from None
                 if won:

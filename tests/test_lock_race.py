@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -82,7 +83,7 @@ def _collect(results: Any, n: int) -> list[tuple[int, str, int | None]]:
     return out
 
 
-def test_simultaneous_contenders_never_both_hold_the_lock(tmp_path):
+def test_simultaneous_contenders_never_both_hold_the_lock(tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     tasks = [ctx.Queue() for _ in range(WORKERS)]
     results = ctx.Queue()
@@ -140,7 +141,7 @@ runpy.run_module("mpi_dbm", run_name="__main__")  # what `python -m mpi_dbm` run
 """
 
 
-def _run_together(n: int, args: list[str]) -> list[subprocess.CompletedProcess]:
+def _run_together(n: int, args: list[str]) -> list[subprocess.CompletedProcess[str]]:
     """Start n `mpi-dbm ARGS` processes, wait until all are ready, release them together, wait for all."""
     ready_r, ready_w = os.pipe()
     go_r, go_w = os.pipe()
@@ -172,7 +173,9 @@ def _run_together(n: int, args: list[str]) -> list[subprocess.CompletedProcess]:
 
 
 @pytest.mark.parametrize(("n", "dead_owner"), [(2, False), (3, True)])
-def test_simultaneous_cli_runs_on_one_output_exactly_one_proceeds(tmp_path, tiny_config, n, dead_owner):
+def test_simultaneous_cli_runs_on_one_output_exactly_one_proceeds(
+    tmp_path: Path, tiny_config: Callable[..., Path], n: int, dead_owner: bool
+) -> None:
     cfg = tiny_config()
     out = tmp_path / "r.h5"
     if dead_owner:  # all contenders see a stale lock and race to take it over

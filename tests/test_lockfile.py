@@ -56,7 +56,7 @@ def live_pid() -> Iterator[int]:
         proc.wait(timeout=60)
 
 
-def test_zombie_owner_is_taken_over(tmp_path):
+def test_zombie_owner_is_taken_over(tmp_path: Path) -> None:
     zombie = subprocess.Popen(["true"])
     os.waitid(os.P_PID, zombie.pid, os.WEXITED | os.WNOWAIT)  # it has exited and is not reaped: a zombie
     write_lock(tmp_path / "r.h5.lock", zombie.pid)
@@ -68,7 +68,7 @@ def test_zombie_owner_is_taken_over(tmp_path):
     assert contents(tmp_path) == []
 
 
-def test_live_owner_is_refused(tmp_path):
+def test_live_owner_is_refused(tmp_path: Path) -> None:
     write_lock(tmp_path / "r.h5.lock", os.getpid())
     with pytest.raises(ResultsFileError, match="in use by another run"):
         ResultsLock(tmp_path / "r.h5").acquire()
@@ -77,8 +77,8 @@ def test_live_owner_is_refused(tmp_path):
 
 @pytest.mark.parametrize("with_start_time", [True, False])
 def test_live_owner_on_this_host_is_never_taken_over_whatever_its_heartbeat(
-    tmp_path, live_pid, with_start_time
-):
+    tmp_path: Path, live_pid: int, with_start_time: bool
+) -> None:
     # issue #12 item 9: a work unit longer than the stale time between heartbeats
     extra = {"ticks": start_ticks(live_pid)} if with_start_time else {}
     write_lock(tmp_path / "r.h5.lock", live_pid, age=10 * STALE_AFTER_SECONDS, **extra)
@@ -89,7 +89,7 @@ def test_live_owner_on_this_host_is_never_taken_over_whatever_its_heartbeat(
     assert contents(tmp_path) == ["r.h5.lock"]
 
 
-def test_reused_pid_is_not_mistaken_for_the_owner(tmp_path, live_pid):
+def test_reused_pid_is_not_mistaken_for_the_owner(tmp_path: Path, live_pid: int) -> None:
     # the recorded pid is alive but belongs to a process started at another time
     write_lock(tmp_path / "r.h5.lock", live_pid, ticks=start_ticks(live_pid) - 1)
     lock = ResultsLock(tmp_path / "r.h5")
@@ -98,7 +98,7 @@ def test_reused_pid_is_not_mistaken_for_the_owner(tmp_path, live_pid):
     assert json.loads((tmp_path / "r.h5.lock").read_text())["pid"] == os.getpid()
 
 
-def test_another_hosts_owner_is_judged_by_its_heartbeat(tmp_path):
+def test_another_hosts_owner_is_judged_by_its_heartbeat(tmp_path: Path) -> None:
     lock_file = tmp_path / "r.h5.lock"
     write_lock(lock_file, 1, age=STALE_AFTER_SECONDS / 2, host="elsewhere.invalid")
     with pytest.raises(ResultsFileError, match="in use by another run"):
@@ -109,7 +109,7 @@ def test_another_hosts_owner_is_judged_by_its_heartbeat(tmp_path):
     assert lock.note is not None and "no heartbeat for" in lock.note
 
 
-def test_same_host_name_after_a_reboot_is_judged_by_heartbeat_not_pid(tmp_path):
+def test_same_host_name_after_a_reboot_is_judged_by_heartbeat_not_pid(tmp_path: Path) -> None:
     # another boot: the pid (here that of a process long gone) says nothing; a fresh heartbeat does
     gone = subprocess.Popen(["true"])
     gone.wait(timeout=60)
@@ -118,7 +118,7 @@ def test_same_host_name_after_a_reboot_is_judged_by_heartbeat_not_pid(tmp_path):
         ResultsLock(tmp_path / "r.h5").acquire()
 
 
-def test_unreadable_lock_is_taken_over_only_when_old(tmp_path):
+def test_unreadable_lock_is_taken_over_only_when_old(tmp_path: Path) -> None:
     lock_file = tmp_path / "r.h5.lock"
     lock_file.write_bytes(b"")  # what older versions left on a full disk, or a lock being written
     with pytest.raises(ResultsFileError, match="no readable owner"):
@@ -131,7 +131,7 @@ def test_unreadable_lock_is_taken_over_only_when_old(tmp_path):
     assert lock.note is not None and "unreadable lock file" in lock.note
 
 
-def test_release_after_a_takeover_leaves_the_new_owners_lock(tmp_path):
+def test_release_after_a_takeover_leaves_the_new_owners_lock(tmp_path: Path) -> None:
     first = ResultsLock(tmp_path / "r.h5")
     first.acquire()
     second = ResultsLock(tmp_path / "r.h5")
@@ -143,7 +143,7 @@ def test_release_after_a_takeover_leaves_the_new_owners_lock(tmp_path):
     assert contents(tmp_path) == []
 
 
-def test_heartbeat_after_a_takeover_does_not_refresh_the_new_owners_lock(tmp_path):
+def test_heartbeat_after_a_takeover_does_not_refresh_the_new_owners_lock(tmp_path: Path) -> None:
     first = ResultsLock(tmp_path / "r.h5")
     first.acquire()
     second = ResultsLock(tmp_path / "r.h5")
@@ -155,7 +155,7 @@ def test_heartbeat_after_a_takeover_does_not_refresh_the_new_owners_lock(tmp_pat
     assert (tmp_path / "r.h5.lock").stat().st_mtime == pytest.approx(old, abs=1.0)
 
 
-def test_late_taker_leaves_a_new_legitimate_owner_alone(tmp_path, live_pid):
+def test_late_taker_leaves_a_new_legitimate_owner_alone(tmp_path: Path, live_pid: int) -> None:
     # a taker judges a dead owner's lock stale, is delayed; meanwhile another run takes the lock
     # over and a live owner holds it. The late taker must not remove that lock.
     gone = subprocess.Popen(["true"])
@@ -181,7 +181,7 @@ def _look(path: Path) -> lockfile._Seen:
     return seen
 
 
-def test_takeover_in_progress_elsewhere_is_waited_for_then_reported(tmp_path):
+def test_takeover_in_progress_elsewhere_is_waited_for_then_reported(tmp_path: Path) -> None:
     # another taker created the capture name of this stale lock and (here) never finishes
     gone = subprocess.Popen(["true"])
     gone.wait(timeout=60)
@@ -198,7 +198,7 @@ def test_takeover_in_progress_elsewhere_is_waited_for_then_reported(tmp_path):
     assert "is gone" in (lock.note or "")
 
 
-def test_failed_write_of_the_lock_leaves_nothing(tmp_path, monkeypatch):
+def test_failed_write_of_the_lock_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # ENOSPC may surface only at fsync (NFS, quotas)
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -233,7 +233,7 @@ FULL_DISK = textwrap.dedent(
 )
 
 
-def test_completely_full_disk_gives_one_error_and_no_lock(tmp_path):
+def test_completely_full_disk_gives_one_error_and_no_lock(tmp_path: Path) -> None:
     # a real full file system: a 64 KiB tmpfs in a private mount namespace (needs root or
     # CAP_SYS_ADMIN; gone with the process, nothing to unmount)
     if shutil.which("unshare") is None:
