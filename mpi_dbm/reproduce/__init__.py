@@ -125,7 +125,7 @@ def reproduce(
     rows, extra = all_rows(experiments)
     rep = Reproduction(size, out, manifest, records, experiments, rows, extra, seconds_run, 0.0, ranks)
     if figures:
-        from ..report_reproduction import make_figures
+        from .figures import make_figures
 
         rep.figures = make_figures(rep, out)
     rep.seconds_analysis = time.perf_counter() - start

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import rmt, theory
-from .reproduce.checks import (
+from .. import rmt, theory
+from .checks import (
     PAPER_E1,
     ExperimentData,
     PointRef,
@@ -25,7 +25,7 @@ from .reproduce.checks import (
 )
 
 if TYPE_CHECKING:
-    from .reproduce import Reproduction
+    from . import Reproduction
 
 DPI = 80
 Figure = tuple[str, str, str]
@@ -161,7 +161,7 @@ def fig_scaling(rep: Reproduction, outdir: Path) -> Figure | None:
     lat, ts = rep.experiments.get("lattice"), rep.experiments.get("ts")
     if lat is None and ts is None:
         return None
-    from .analysis.scaling import proportional_fit
+    from ..analysis.scaling import proportional_fit
 
     plt = _plt()
     sets = []
