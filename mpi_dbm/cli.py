@@ -142,6 +142,11 @@ def _duration(text: str | None) -> float | None:
 @click.option(
     "--break-lock", is_flag=True, help="Ignore another run's lock on the results file (it must be dead)."
 )
+@click.option(
+    "--force-size",
+    is_flag=True,
+    help="Run even if the estimated memory per rank exceeds this machine's (a warning instead of an error).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress line and no summary.")
 @user_errors
 def run(
@@ -154,6 +159,7 @@ def run(
     chunk: str | None,
     time_limit: str | None,
     break_lock: bool,
+    force_size: bool,
     quiet: bool,
 ) -> None:
     """Run the sweep of CONFIG_FILE (default: the embedded default config).
@@ -174,6 +180,11 @@ def run(
         raise click.UsageError("--force and --resume exclude each other")
     limit = _duration(time_limit)
     cfg = _load_config(config_file)
+    from .cost import check_resources
+
+    source = config_file or "<embedded default>"
+    for warning in check_resources(cfg, force=force_size, source=source):  # before anything is written
+        _say(f"mpi-dbm: warning: {warning}", err=True)
     out = Path(output) if output else Path(f"{cfg.sweep.name}.h5")
     from .store import parallel_available
     from .sweep.driver import Chunk, run_sweep
@@ -476,15 +487,26 @@ def config_show() -> None:
 )
 @click.option("--no-timing", is_flag=True, help="Skip the ~1 s timing run; report counts only.")
 @click.option("--canonical", is_flag=True, help="Print the canonical config (all defaults filled in).")
+@click.option(
+    "--force-size",
+    is_flag=True,
+    help="Only warn if the estimated memory per rank exceeds this machine's (as `run --force-size`).",
+)
 @user_errors
-def config_check(config_file: str, ranks: int, no_timing: bool, canonical: bool) -> None:
-    """Validate CONFIG_FILE; print the task count and a measured cost estimate."""
+def config_check(config_file: str, ranks: int, no_timing: bool, canonical: bool, force_size: bool) -> None:
+    """Validate CONFIG_FILE; print the task count, memory and file size estimates, and a measured
+    cost estimate. A config that cannot fit in this machine's memory is refused, as by `run`."""
     from .sweep.progress import format_duration
 
     cfg = _load_config(config_file)
     if canonical:
         click.echo(cfg.to_toml(), nl=False)
         return
+    from .cost import check_resources, footprint, format_bytes, machine_memory, ranks_on_node
+
+    warnings = check_resources(cfg, force=force_size, source=config_file)
+    size = footprint(cfg)
+    fits = size.memory_bytes <= machine_memory()[0] / ranks_on_node()
     temps = sorted({lr / bs for lr, bs in cfg.sweep.points})
     click.echo(f"{config_file}: ok  (sha256 {cfg.sha256[:16]})")
     click.echo(
@@ -492,10 +514,16 @@ def config_check(config_file: str, ranks: int, no_timing: bool, canonical: bool)
         f" = {cfg.n_tasks} tasks; alpha/|B| in [{temps[0]:.3g}, {temps[-1]:.3g}]"
         f" ({len(temps)} distinct)"
     )
+    n_meas = cfg.train.steps // cfg.train.measure_every + 1
+    click.echo(f"  model {cfg.model.kind}; {cfg.train.steps} steps, {n_meas} measurements")
+    top = size.largest()
     click.echo(
-        f"  model {cfg.model.kind}; {cfg.train.steps} steps, {len(cfg.train.measure_steps)} measurements"
+        f"  memory ~{format_bytes(size.memory_bytes)} per rank (most: {top.what}, {top.key});"
+        f" results file ~{format_bytes(size.file_bytes)}"
     )
-    if no_timing:
+    for warning in warnings:
+        click.echo(f"mpi-dbm: warning: {warning}", err=True)
+    if no_timing or not fits:
         return
     from .cost import estimate
 
@@ -509,7 +537,11 @@ def config_check(config_file: str, ranks: int, no_timing: bool, canonical: bool)
         f" ({format_duration(est.core_seconds)} on 1 rank,"
         f" ~{format_duration(est.core_seconds / min(ranks, est.n_units))} on {ranks} rank(s));"
         f" results file ~{est.file_bytes / 2**20:.1f} MiB"
-        f"  [timed {est.steps_timed} steps per batch size on this machine]"
+        + (
+            f"  [timed {est.steps_timed} steps per batch size on this machine]"
+            if est.steps_timed
+            else "  [from flop counts: a timing run would take too long]"
+        )
     )
 
 

@@ -218,6 +218,11 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
     spec = REGISTRY[kind].parse(model_t, section(data, "target", source, required=False))
     model_t.done()
     train = _parse_train(section(data, "train", source))
+    problem = getattr(spec, "batch_size_problem", None)  # e.g. |B| > n_samples (GRBM, minibatch)
+    for bs in sorted({bs for _, bs in sweep.points}):
+        why = problem(bs) if problem is not None else None
+        if why is not None:
+            raise ConfigError(f"{source}: [sweep] batch size {bs}: {why}")
     return Config(sweep, spec, train)
 
 

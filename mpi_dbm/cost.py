@@ -1,14 +1,50 @@
-"""Cost estimate of a sweep, measured with the real trainer (not asserted)."""
+"""Cost of a sweep: a timing run with the real trainer (`estimate`), and size estimates
+made before anything is built or written (`footprint`, `check_resources`).
+
+The size estimates are upper bounds from the families' own accounting (`memory_terms`,
+`flops_per_step`, `values_per_measurement` of each spec): the arrays one work unit of
+`block_size` replicas allocates (weights, chains, scratch, data sets, its records), what
+every rank holds for the whole sweep (task table, masks, units), the results file, and the
+time of one step of a unit at a nominal FLOP_RATE. `check_resources` refuses, with one
+message naming the key and the estimate, a config whose memory per rank exceeds what this
+machine has (physical memory or the cgroup limit, or MPI_DBM_MEMORY; divided by the ranks
+on the node when the MPI launcher says how many), unless forced.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import models
 from .config import Config
+from .errors import ConfigError
 from .streams import ReplicaStreams, replica_seed, shared_data_seed
 from .train import train_stack
+
+#: nominal speed of one core on a step's dense products (flop/s), for estimates only: BLAS
+#: reaches 2-3e10 on one core for N >= 50 (measured on the 2-core test machine)
+FLOP_RATE = 1e10
+#: an estimated step of a work unit slower than this gets a warning (a stop waits for it)
+SLOW_STEP_SECONDS = 10.0
+#: what every rank holds per task (task table columns, done mask, status, the pickled mask of a
+#: resume), per work unit (unit and point objects, their places in the plans) and per measurement
+TASK_BYTES = 64
+UNIT_BYTES = 1024
+MEASUREMENT_BYTES = 64
+#: bytes per task in the results file besides its spectra and scalars (the /tasks columns)
+TASK_FILE_BYTES = 40
+#: environment variable giving the memory this job may use (bytes; K, M, G, T suffixes)
+MEMORY_VARIABLE = "MPI_DBM_MEMORY"
+#: environment variables in which MPI launchers give the number of ranks on this node
+LOCAL_SIZE_VARIABLES = (
+    "OMPI_COMM_WORLD_LOCAL_SIZE",
+    "MPI_LOCALNRANKS",
+    "PMI_LOCAL_SIZE",
+    "SLURM_NTASKS_PER_NODE",
+)
 
 
 @dataclass(frozen=True)
@@ -22,10 +58,174 @@ class CostEstimate:
     steps_timed: int
 
 
+@dataclass(frozen=True)
+class MemoryTerm:
+    key: str  # the config key (with its value) that drives it, e.g. "[model] n_visible = 5000"
+    what: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Size estimates of a config, before anything is built."""
+
+    terms: tuple[MemoryTerm, ...]  # memory of one rank: its largest work unit + the sweep's bookkeeping
+    file_bytes: int  # the results file
+    step_seconds: float | None  # one step of the slowest work unit at FLOP_RATE (None: family gives no flops)
+    step_key: str  # the key that drives the step time
+
+    @property
+    def memory_bytes(self) -> int:
+        return sum(t.bytes for t in self.terms)
+
+    def largest(self) -> MemoryTerm:
+        """The term whose key to name (summed over terms that share a key)."""
+        by_key: dict[str, int] = {}
+        for t in self.terms:
+            by_key[t.key] = by_key.get(t.key, 0) + t.bytes
+        key = max(by_key, key=lambda k: by_key[k])
+        return MemoryTerm(key, ", ".join(t.what for t in self.terms if t.key == key), by_key[key])
+
+
+def format_bytes(n: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{int(n)} B"
+
+
+def _format_seconds(s: float) -> str:
+    from .sweep.progress import format_duration
+
+    return format_duration(s)
+
+
+def footprint(config: Config) -> Footprint:
+    """Memory of one rank (the largest work unit over batch sizes, plus bookkeeping), results file
+    size and the time of one step of the slowest unit; see the module docstring."""
+    spec = config.model
+    block = config.sweep.block_size
+    n_tasks = config.n_tasks
+    n_meas = config.train.steps // config.train.measure_every + 1
+    n_units = len(config.sweep.points) * -(-config.sweep.replicas // block)
+    per_meas = getattr(spec, "values_per_measurement", None)
+    values = per_meas() if per_meas is not None else 0
+    unit_terms: list[MemoryTerm] = []
+    worst = -1
+    memory_of = getattr(spec, "memory_terms", None)
+    flops_of = getattr(spec, "flops_per_step", None)
+    step_seconds: float | None = None
+    step_key = f"[model] kind = {spec.kind!r}"
+    for bs in sorted({bs for _, bs in config.sweep.points}):
+        terms = [MemoryTerm(*t) for t in memory_of(bs, block)] if memory_of is not None else []
+        if sum(t.bytes for t in terms) > worst:
+            worst, unit_terms = sum(t.bytes for t in terms), terms
+        if flops_of is not None:
+            seconds = block * float(flops_of(bs)) / FLOP_RATE
+            if step_seconds is None or seconds > step_seconds:
+                step_seconds = seconds
+                step_key = terms[0].key if terms else step_key
+    measure_key = f"[train] measure_every = {config.train.measure_every}"
+    terms = [
+        *unit_terms,
+        MemoryTerm(
+            measure_key, f"the records of a unit ({n_meas} measurements)", 2 * 8 * block * n_meas * values
+        ),
+        MemoryTerm(measure_key, "the measurement steps", MEASUREMENT_BYTES * n_meas),
+        MemoryTerm(
+            f"[sweep] replicas = {config.sweep.replicas}",
+            f"the sweep's bookkeeping ({n_tasks} tasks in {n_units} units)",
+            TASK_BYTES * n_tasks + UNIT_BYTES * n_units,
+        ),
+    ]
+    file_bytes = n_tasks * (n_meas * values * 8 + TASK_FILE_BYTES) + 8 * n_meas
+    return Footprint(tuple(terms), file_bytes, step_seconds, step_key)
+
+
+def _parse_bytes(text: str) -> int:
+    scales = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    t = text.strip().upper().removesuffix("B")
+    scale = scales.get(t[-1:], 1)
+    value = float(t[:-1] if t[-1:] in scales else t)
+    if not value > 0:
+        raise ValueError(text)
+    return int(value * scale)
+
+
+def machine_memory() -> tuple[int, str]:
+    """(bytes, where from): MPI_DBM_MEMORY if set, else physical memory or the cgroup limit if lower."""
+    text = os.environ.get(MEMORY_VARIABLE)
+    if text:
+        try:
+            return _parse_bytes(text), MEMORY_VARIABLE
+        except ValueError:
+            raise ConfigError(f"{MEMORY_VARIABLE}={text!r}: give bytes, e.g. 64G or 2048M") from None
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    source = "physical memory"
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            value = int(Path(limit).read_text().strip())
+        except (OSError, ValueError):  # absent, or "max"
+            continue
+        if 0 < value < total:
+            total, source = value, "cgroup memory limit"
+    return total, source
+
+
+def ranks_on_node() -> int:
+    """Ranks sharing this node's memory, as the MPI launcher tells (1 outside MPI or when unknown)."""
+    for var in LOCAL_SIZE_VARIABLES:
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return 1
+
+
+def check_resources(
+    config: Config, *, force: bool = False, ranks: int | None = None, source: str = "config"
+) -> list[str]:
+    """Refuse (ConfigError) a config whose estimated memory per rank exceeds this machine's share;
+    with `force`, say so in a warning instead. Returns the warnings (also: a slow step)."""
+    fp = footprint(config)
+    total, origin = machine_memory()
+    n = ranks if ranks is not None else ranks_on_node()
+    share = total / n
+    warnings = []
+    if fp.memory_bytes > share:
+        top = fp.largest()
+        parts = "; ".join(
+            f"{t.what} {format_bytes(t.bytes)}" for t in sorted(fp.terms, key=lambda t: -t.bytes)[:3]
+        )
+        per = f" / {n} ranks on this node" if n > 1 else ""
+        unit_sized = top.key.startswith(("[model]", "[target]", "[sweep] batch size"))
+        fix = f"lower {top.key.split(' = ')[0]}" + (
+            f" or [sweep] block_size = {config.sweep.block_size} (replicas trained together)"
+            if unit_sized and config.sweep.block_size > 1
+            else ""
+        )
+        message = (
+            f"{source}: {top.key}: needs ~{format_bytes(fp.memory_bytes)} of memory per rank, more than "
+            f"the {format_bytes(share)} this machine has per rank ({origin} {format_bytes(total)}{per}); "
+            f"most of it: {parts}"
+        )
+        if not force:
+            raise ConfigError(f"{message}. {fix[0].upper()}{fix[1:]}, or pass --force-size to run anyway")
+        warnings.append(f"{message}; running anyway (--force-size)")
+    if fp.step_seconds is not None and fp.step_seconds > SLOW_STEP_SECONDS:
+        warnings.append(
+            f"{source}: {fp.step_key}: one step of a work unit ({config.sweep.block_size} replicas) "
+            f"takes ~{_format_seconds(fp.step_seconds)} (estimated at {FLOP_RATE:.0e} flop/s): a stop "
+            "(signal, --time-limit) waits for the step in flight"
+        )
+    return warnings
+
+
 def estimate(config: Config, budget_seconds: float = 1.0) -> CostEstimate:
     """Time a short run of one unit per distinct batch size; extrapolate to the sweep.
 
     Total = Σ_points replicas · steps / (measured replica-steps per second at that |B|).
+    A batch size whose short run would itself take far longer than the budget (a big model)
+    is not timed: its rate is the flop count at FLOP_RATE.
     """
     from .sweep.grid import work_units  # local: keeps `config check` import light
 
@@ -35,9 +235,13 @@ def estimate(config: Config, budget_seconds: float = 1.0) -> CostEstimate:
     per_size = budget_seconds / len(batch_sizes)
     rate: dict[int, float] = {}
     steps_timed = 0
+    flops_of = getattr(config.model, "flops_per_step", None)
     for bs in batch_sizes:
         lr = min(lr for lr, b in config.sweep.points if b == bs)
         n = 20
+        if flops_of is not None and block * n * flops_of(bs) / FLOP_RATE > 10 * per_size:
+            rate[bs] = FLOP_RATE / flops_of(bs)
+            continue
         while True:
             streams = ReplicaStreams([replica_seed(0, 0, r) for r in range(block)])
             t = time.perf_counter()

@@ -117,3 +117,36 @@ def test_bad_time_limits_are_quoted_as_given(tmp_path, tiny_config):
         assert f"'{given}': {words}" in proc.stderr, proc.stderr
         no_traceback(proc)
     assert not (tmp_path / "o.h5").exists()
+
+
+def test_configs_that_cannot_fit_are_refused_before_anything_is_written(tmp_path, tiny_config):
+    big = tiny_config(name="big.toml", edits={"replicas = 6": "replicas = 1000000000000"})
+    for ranks in (1, 2):
+        proc = run_cli("run", str(big), "-o", str(tmp_path / "o.h5"), ranks=ranks)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.count("mpi-dbm: error:") == 1
+        assert f"{big}: [sweep] replicas = 1000000000000: needs ~" in proc.stderr
+        assert "TB of memory per rank" in proc.stderr and "--force-size" in proc.stderr
+        no_traceback(proc)
+    check = run_cli("config", "check", str(big))
+    assert check.returncode == 2 and "[sweep] replicas = 1000000000000: needs ~" in check.stderr
+    minibatch = tiny_config(
+        name="mb.toml",
+        edits={"mu = 3.0": 'mu = 3.0\nnoise = "minibatch"', "mass = 2.0": "mass = 2.0\nn_samples = 10"},
+    )
+    proc = run_cli("run", str(minibatch), "-o", str(tmp_path / "o.h5"))
+    assert proc.returncode == 2
+    assert "[sweep] batch size 16: exceeds [target] n_samples = 10" in proc.stderr
+    no_traceback(proc)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.toml", "mb.toml"]
+
+
+def test_force_size_runs_what_the_estimate_refuses(tmp_path, tiny_config, monkeypatch):
+    cfg = tiny_config()
+    monkeypatch.setenv("MPI_DBM_MEMORY", "1k")  # a machine far too small for anything
+    proc = run_cli("run", str(cfg), "-o", str(tmp_path / "o.h5"))
+    assert proc.returncode == 2 and "needs ~" in proc.stderr and "than the 1.02 kB" in proc.stderr
+    assert not (tmp_path / "o.h5").exists()
+    proc = run_cli("run", str(cfg), "-o", str(tmp_path / "o.h5"), "--force-size", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "mpi-dbm: warning:" in proc.stderr and "running anyway (--force-size)" in proc.stderr

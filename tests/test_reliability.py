@@ -414,3 +414,47 @@ def test_chunks_run_with_other_schedules_and_block_sizes_merge(tmp_path, tiny_co
         assert proc.returncode == 0, proc.stderr
         assert "18 of 18 tasks finished, 0 pending" in proc.stdout
         assert_same(contents(merged), contents(ref))
+
+
+BIG_UNIT = """
+[sweep]
+name = "big-unit"
+seed = 4
+replicas = 2
+points = [[0.001, 64]]
+block_size = 2
+[model]
+kind = "grbm"
+n_visible = 60
+n_hidden = 60
+mu = 12.0
+[train]
+steps = 100000000
+measure_every = 100000000
+check_every = 100000000
+"""
+
+
+@pytest.mark.parametrize("how", ["time limit", "signal"])
+def test_a_stop_is_honoured_inside_a_unit_without_checks(tmp_path, how):
+    """One unit of 10^8 steps with no divergence check or measurement before its end (hours of
+    work): --time-limit and a wall-time signal still stop it cleanly (exit 75, the file resumable)."""
+    cfg = tmp_path / "big.toml"
+    cfg.write_text(BIG_UNIT)
+    out = tmp_path / "out.h5"
+    extra = ["--time-limit", "1"] if how == "time limit" else []
+    proc = start("run", str(cfg), "-o", str(out), *extra)
+    try:
+        if how == "signal":
+            assert wait_until(out.exists, proc, "the file")
+            proc.send_signal(signal.SIGUSR1)  # to every rank, as the batch system does
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # the old code would train for hours
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=60)
+    assert proc.returncode == 75, err
+    assert "stopped early" in err and "2 tasks still pending" in err
+    assert pending_tasks(out) == 2
+    again = run_cli("run", str(cfg), "-o", str(out), "--resume", "--time-limit", "1", ranks=2)
+    assert again.returncode == 75 and "stopped early (time limit)" in again.stderr

@@ -119,6 +119,71 @@ class GRBMSpec:
         x = (self.mu**2 - self.kappa()) / self.sigma_h**2
         return np.sort(x)[-min(self.n_visible, self.n_hidden) :]
 
+    # -- size estimates (cost.py; no model is built) --------------------------------
+    def flops_per_step(self, batch_size: int) -> float:
+        """Nominal floating-point operations of one replica update (2mnk per matrix product,
+        n³/3 per Cholesky, 2n³/3 per LU), as implemented; elementwise operations not counted."""
+        s = self
+        n, h, b, k = s.n_visible, s.n_hidden, batch_size, s.gibbs_steps
+        update = 2.0 * h * n * n  # W @ (C_data − C_model)
+        if s.noise == "none":
+            return update + 2.0 * h * n * n + 2.0 * n**3  # X, K⁻¹ (LU-based inverse)
+        if s.noise == "minibatch":
+            return update + 2.0 * b * n * n + 2.0 * h * n * n + 2.0 * n**3
+        cov = 2.0 * b * n * n  # Ĉ = φᵀφ
+        if s.sampler == "gibbs":
+            return update + cov + k * 2 * (2.0 * b * n * h)
+        if s.sampler == "marginal":
+            # X, A^2..A^k, S_k A^k, Cholesky, φA^k and zLᵀ
+            return update + cov + 2.0 * h * n * n + k * 2.0 * n**3 + n**3 / 3 + 2 * 2.0 * b * n * n
+        # exact: X, Cholesky of K, L_K zᵀ, LU solve
+        return update + cov + 2.0 * h * n * n + n**3 / 3 + 2.0 * b * n * n + 2 * n**3 / 3 + 2.0 * b * n * n
+
+    def values_per_measurement(self) -> int:
+        """Numbers recorded per replica and measurement: the spectrum of X and the loss."""
+        return min(self.n_visible, self.n_hidden) + 1
+
+    def memory_terms(self, batch_size: int, replicas: int) -> list[tuple[str, str, int]]:
+        """Upper bounds of the bytes a stack of `replicas` allocates at this batch size, as
+        (config key = value, what, bytes): the weights with every N×N/N_h×N_v scratch array of
+        the sampler, measurement and divergence check (≤ 24 N² + 8 N_h N_v per replica), the
+        chains and their per-update draws (PCD) or minibatches, and the finite sample set with
+        each replica's epoch order (noise = "minibatch"; shared by all replicas, int64 order)."""
+        n, h, b, k = self.n_visible, self.n_hidden, batch_size, self.gibbs_steps
+        big = ("n_visible", n) if n >= h else ("n_hidden", h)
+        terms = [
+            (
+                f"[model] {big[0]} = {big[1]}",
+                "weights and scratch matrices",
+                8 * replicas * (24 * n * n + 8 * h * n),
+            ),
+        ]
+        if self.noise == "pcd":
+            draws = k * (h + n) if self.sampler == "gibbs" else n
+            per = 10 * b * n + 3 * b * h + b * draws
+            terms.append((f"[sweep] batch size {b}", "persistent chains and their draws", 8 * replicas * per))
+        elif self.noise == "minibatch":
+            d = self.target.n_samples or 0
+            terms.append((f"[sweep] batch size {b}", "minibatches", 8 * replicas * 3 * b * n))
+            terms.append(
+                (
+                    f"[target] n_samples = {d}",
+                    "the sample set and the replicas' epoch orders",
+                    8 * d * (2 * n + 2 * replicas),
+                )
+            )
+        return terms
+
+    def batch_size_problem(self, batch_size: int) -> str | None:
+        """Why this family cannot train at `batch_size`, or None."""
+        d = self.target.n_samples
+        if self.noise == "minibatch" and d is not None and batch_size > d:
+            return (
+                f"exceeds [target] n_samples = {d}: a minibatch of |B| distinct samples is drawn from "
+                "the sample set; raise n_samples or lower the batch size"
+            )
+        return None
+
     def to_tables(self) -> dict[str, dict[str, object]]:
         model = {
             "kind": self.kind,
@@ -316,23 +381,8 @@ class GRBM(Model):
         return batch_size * s.n_visible
 
     def flops_per_step(self, batch_size: int) -> float:
-        """Nominal floating-point operations of one replica update (2mnk per matrix product,
-        n³/3 per Cholesky, 2n³/3 per LU), as implemented; elementwise operations not counted."""
-        s = self.spec
-        n, h, b, k = s.n_visible, s.n_hidden, batch_size, s.gibbs_steps
-        update = 2.0 * h * n * n  # W @ (C_data − C_model)
-        if s.noise == "none":
-            return update + 2.0 * h * n * n + 2.0 * n**3  # X, K⁻¹ (LU-based inverse)
-        if s.noise == "minibatch":
-            return update + 2.0 * b * n * n + 2.0 * h * n * n + 2.0 * n**3
-        cov = 2.0 * b * n * n  # Ĉ = φᵀφ
-        if s.sampler == "gibbs":
-            return update + cov + k * 2 * (2.0 * b * n * h)
-        if s.sampler == "marginal":
-            # X, A^2..A^k, S_k A^k, Cholesky, φA^k and zLᵀ
-            return update + cov + 2.0 * h * n * n + k * 2.0 * n**3 + n**3 / 3 + 2 * 2.0 * b * n * n
-        # exact: X, Cholesky of K, L_K zᵀ, LU solve
-        return update + cov + 2.0 * h * n * n + n**3 / 3 + 2.0 * b * n * n + 2 * n**3 / 3 + 2.0 * b * n * n
+        """Nominal floating-point operations of one replica update (GRBMSpec.flops_per_step)."""
+        return self.spec.flops_per_step(batch_size)
 
     def work_per_step(self, batch_size: int) -> float:
         """Cost of one update of one replica in flop-equivalents: flops + normals + a fixed part

@@ -81,6 +81,45 @@ class LinearSpec:
         """The r nonzero teacher singular values, species in the given order."""
         return np.concatenate([np.full(m, v) for v, m in self.teacher_singular_values])
 
+    # -- size estimates (cost.py; no model is built) --------------------------------
+    def flops_per_step(self, batch_size: int) -> float:
+        """Flops of one replica update (the minibatch moments and the two gradients)."""
+        n_in, h, n_out = self.n_in, self.n_hidden, self.n_out
+        return float(
+            batch_size * (n_in**2 + n_in * n_out + n_in + n_out) + 3 * n_out * h * n_in + n_out * n_in**2
+        )
+
+    def values_per_measurement(self) -> int:
+        """Numbers recorded per replica and measurement: three spectra, loss and imbalance."""
+        n_in, h, n_out = self.n_in, self.n_hidden, self.n_out
+        return min(n_in, h) + min(n_out, h) + min(n_in, n_out) + 2
+
+    def memory_terms(self, batch_size: int, replicas: int) -> list[tuple[str, str, int]]:
+        """Upper bounds of the bytes a stack of `replicas` allocates, as (config key = value, what,
+        bytes): weights, gradients and Gram/SVD scratch (≤ 8 × the sum of the layer and map sizes
+        per replica); the per-step minibatch draws (online, 4 × |B|(N_in + N_out)); the shared
+        finite data set (x, y and, order = "fixed", its minibatch moments) with each replica's
+        epoch order (shuffled); the frozen noise (quenched, with its draw's temporaries, 3×)."""
+        n_in, h, n_out, b = self.n_in, self.n_hidden, self.n_out, batch_size
+        dims = {"n_in": n_in, "n_hidden": h, "n_out": n_out}
+        big = max(dims, key=lambda key: dims[key])
+        sizes = h * n_in + n_out * h + n_in * n_out + n_in * n_in + n_out * n_out + h * h
+        terms = [(f"[model] {big} = {dims[big]}", "weights and scratch matrices", 8 * replicas * 8 * sizes)]
+        terms.append((f"[sweep] batch size {b}", "minibatches", 8 * replicas * 4 * b * (n_in + n_out)))
+        if self.data == "finite":
+            k = self.data_per_batch or 0
+            d = k * b
+            data = f"[model] data_per_batch = {k}"
+            shared = 2 * d * (n_in + n_out) + (2 * k * n_in * (n_in + n_out) if self.order == "fixed" else 0)
+            terms.append((data, f"the shared data set of batch size {b}", 8 * shared))
+            if self.order == "shuffled":
+                terms.append((data, "the replicas' epoch orders", 8 * 2 * replicas * d))
+            if self.gradient_noise_kind == "quenched":
+                layers = {"W1": h * n_in, "W2": n_out * h}
+                frozen = sum(layers[name] for name in self.train)
+                terms.append((data, "the frozen noise of every replica", 8 * 3 * replicas * k * frozen))
+        return terms
+
     def to_tables(self) -> dict[str, dict[str, object]]:
         model: dict[str, object] = {
             "kind": self.kind,

@@ -109,6 +109,31 @@ class TeacherStudentSpec:
         o = haar_orthogonal(np.random.default_rng(child_seed(shared_seed, TEACHER_KEY)), self.n)
         return (o * lam) @ o.T
 
+    # -- size estimates (cost.py; no model is built) --------------------------------
+    def flops_per_step(self, batch_size: int) -> float:
+        """Flops of one replica update: (W_s − W_t) Ĉ_k and the noise (Ĉ_k precomputed)."""
+        return float(2 * self.n**3 + 2 * self.n**2)
+
+    def values_per_measurement(self) -> int:
+        """Numbers recorded per replica and measurement: two spectra of n values and the scalars."""
+        return 2 * self.n + 2 + len(self.entry_names)
+
+    def memory_terms(self, batch_size: int, replicas: int) -> list[tuple[str, str, int]]:
+        """Upper bounds of the bytes a stack of `replicas` allocates, as (config key = value, what,
+        bytes): weights with the update, SVD and Gram scratch (≤ 12 n² per replica); the shared
+        data set of this batch size (inputs D × n while the minibatch covariances, data_per_batch
+        × n², are formed); the frozen batch-mean noise (quenched: data_per_batch × n² per replica,
+        with the temporaries of its GOE draw, 4×)."""
+        n, b, k = self.n, batch_size, self.data_per_batch
+        data = f"[model] data_per_batch = {k}"
+        terms = [
+            (f"[model] n = {n}", "weights and scratch matrices", 8 * replicas * 12 * n * n),
+            (data, f"the shared data set of batch size {b}", 8 * k * (2 * b * n + 2 * n * n)),
+        ]
+        if self.noise == "quenched" and self.noise_strength > 0:
+            terms.append((data, "the frozen noise of every replica", 8 * 4 * replicas * k * n * n))
+        return terms
+
     def to_tables(self) -> dict[str, dict[str, object]]:
         model: dict[str, object] = {
             "kind": self.kind,
