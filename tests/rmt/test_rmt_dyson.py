@@ -2,7 +2,7 @@
 
 Every process here has a known SDE for its levels (Dyson 1962; Bru 1991; independent Brownian
 motions; Ornstein–Uhlenbeck with its exact discrete-time moments; SGD of a Gaussian RBM with the
-Dyson equation of physics.md §2.6), so the fitted coefficients are compared with theory, never
+Dyson equation derived in mpi_dbm.rmt.dyson), so the fitted coefficients are compared with theory, never
 with the estimator itself. Step sizes are chosen so that the finite-Δt bias is below the
 statistical error (module docstring); every draw comes from an explicit SeedSequence.
 """
@@ -137,15 +137,17 @@ def test_binned_moments_follow_the_bru_drift_and_diffusion(wishart_levels: np.nd
     """Pooled and per-level binned ⟨Δx|x⟩/τ and Var(Δx|x)/τ agree with the bin averages of
     D1 = σ²(n + Σ (x_i + x_j)/(x_i − x_j)) and D2 = 4σ²x (χ² p-value > 10⁻³)."""
     model = dyson.wishart_model(1.0, 8)
-    for use in (None, [0], [3]):
+    for use, lags in ((None, 1), (None, (1, 2)), ([0], 1), ([3], (1, 2))):
         pts = wishart_levels[:, :-1][..., use if use is not None else slice(None)]
         edges = np.quantile(pts, np.linspace(0.0, 1.0, 13))
-        bins = dyson.binned_moments(wishart_levels, 0.006, bins=edges, use=use, model=model, min_gap=2.0)
+        bins = dyson.binned_moments(
+            wishart_levels, 0.006, bins=edges, use=use, lags=lags, model=model, min_gap=2.0
+        )
         assert bins.levels == (tuple(use) if use is not None else (0, 1, 2, 3))
         for which in ("drift", "diffusion"):
             chi2, dof = bins.chi2(which)
             assert dof >= 10
-            assert stats.chi2.sf(chi2, dof) > 1e-3, (use, which, chi2, dof)
+            assert stats.chi2.sf(chi2, dof) > 1e-3, (use, lags, which, chi2, dof)
         good = bins.counts >= 100
         np.testing.assert_allclose(bins.predicted_diffusion[good], 4 * bins.centres[good], rtol=1e-12)
 
@@ -170,20 +172,25 @@ def _grbm_sgd(
     every: int,
 ) -> np.ndarray:
     """SGD of a Gaussian RBM (σ_h = 1, N_h = N_v) with exact independent model samples:
-    W ← W + αW(C_φ − Ĉ), Ĉ from |B| draws of N(0, (μ² − WᵀW)⁻¹); started at the fixed point
-    W*ᵀW* = μ² − K_φ with K_φ = diag(κ). Returns the ascending eigenvalues of WᵀW every `every` steps."""
+    W ← W + αW(C_φ − Ĉ), Ĉ = (1/|B|) Σ_b φ_b φ_bᵀ with φ_b ~ N(0, C), C = (μ² − WᵀW)⁻¹, started at the
+    fixed point W*ᵀW* = μ² − K_φ with K_φ = diag(κ). |B|·Ĉ is Wishart(|B|, C), drawn exactly as
+    (LA)(LA)ᵀ with C = LLᵀ and A the Bartlett factor (A_ii = √χ²_{|B|−i}, A_ij ~ N(0, 1) for i > j;
+    Bartlett, Proc. R. Soc. Edinb. 53, 260 (1933)). Returns the ascending eigenvalues of WᵀW
+    every `every` steps."""
     n = len(kappa)
     c_phi = np.diag(1.0 / kappa)
     w = np.broadcast_to(np.diag(np.sqrt(mu**2 - kappa)), (replicas, n, n)).copy()
+    diag, (low_i, low_j) = np.arange(n), np.tril_indices(n, -1)
+    dof = batch - diag
+    a = np.zeros((replicas, n, n))
     out = np.empty((replicas, steps // every + 1, n))
     out[:, 0] = np.linalg.eigvalsh(np.swapaxes(w, 1, 2) @ w)
     for step in range(1, steps + 1):
-        x = np.swapaxes(w, 1, 2) @ w
-        chol = np.linalg.cholesky(mu**2 * np.eye(n) - x)  # K = L Lᵀ, φ = L⁻ᵀ z ~ N(0, K⁻¹)
-        z = rng.standard_normal((replicas, n, batch))
-        phi = np.linalg.solve(np.swapaxes(chol, 1, 2), z)
-        c_hat = phi @ np.swapaxes(phi, 1, 2) / batch
-        w += lr * w @ (c_phi - c_hat)
+        chol = np.linalg.cholesky(np.linalg.inv(mu**2 * np.eye(n) - np.swapaxes(w, 1, 2) @ w))
+        a[:, diag, diag] = np.sqrt(rng.chisquare(dof, (replicas, n)))
+        a[:, low_i, low_j] = rng.standard_normal((replicas, len(low_i)))
+        la = chol @ a
+        w += lr * w @ (c_phi - la @ np.swapaxes(la, 1, 2) / batch)
         if step % every == 0:
             out[:, step // every] = np.linalg.eigvalsh(np.swapaxes(w, 1, 2) @ w)
     return out
@@ -191,7 +198,7 @@ def _grbm_sgd(
 
 def test_grbm_sgd_levels_follow_the_predicted_dyson_equation() -> None:
     """SGD of a 4×4 GRBM with a degenerate target pair (κ = 4, 6, 6, 8; μ = 3): the pair's
-    repulsion and the diffusion equal T = α/|B| and β = 1 (physics.md §2.6), within 10 % (the
+    repulsion and the diffusion equal T = α/|B| and β = 1 (the derived GRBM Dyson equation), within 10 % (the
     statistics of a fast test) and 3σ."""
     (g,) = _rngs(16_07, 1)
     kappa, mu, lr, batch = np.array([4.0, 6.0, 6.0, 8.0]), 3.0, 0.03, 32
