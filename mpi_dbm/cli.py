@@ -298,7 +298,7 @@ def _window(text: str | None) -> tuple[int, int] | None:
 @click.option(
     "--no-figures", is_flag=True, help="Skip the PNG figures (faster; the page then has tables only)."
 )
-@click.option("--force", is_flag=True, help="Overwrite the report in an existing, non-empty directory.")
+@click.option("--force", is_flag=True, help="Replace an existing report (only once the new one is complete).")
 @user_errors
 def analyze(
     results_file: str,
@@ -317,12 +317,17 @@ def analyze(
         raise click.UsageError("--measurement and --window exclude each other")
     from .analysis import AnalysisParameters
     from .analysis import analyze as run_analysis
-    from .analysis.output import prepare_outdir, verdict_table, write_all
+    from .analysis.output import check_outdir, verdict_table, write_report_dir
 
     params = AnalysisParameters(measurement=measurement, window=_window(window), alpha=alpha)
+    target = outdir or f"{Path(results_file).with_suffix('')}_report"
+    check_outdir(target, force)  # fail before the analysis; the write checks again
+    if not no_figures:
+        from .report import require_matplotlib
+
+        require_matplotlib()
     result = run_analysis(results_file, params)  # reads and checks the file before anything is written
-    out = prepare_outdir(outdir or f"{Path(results_file).with_suffix('')}_report", force)
-    files = write_all(result, out, figures=not no_figures)
+    files = write_report_dir(result, target, force, figures=not no_figures)  # all or nothing
     click.echo(verdict_table(result))
     click.echo(f"mpi-dbm: report {files['report']} (numbers: {files['summary']}, tables: {files['tables']})")
 

@@ -19,3 +19,9 @@ class ResultsFileError(MpiDbmError):
     """A results file is missing, foreign, truncated or would be overwritten."""
 
     exit_code = 2
+
+
+class DependencyError(MpiDbmError):
+    """A package a command needs is missing or cannot be imported."""
+
+    exit_code = 2

@@ -1,7 +1,8 @@
 """Figures (matplotlib, Agg) and the report page of an analysis; the only module that plots.
 
 `write_report(analysis, outdir)` writes PNG figures and `report.html`, a single page
-with inline style that references only the PNGs next to it.
+with inline style that references only the PNGs next to it. `require_matplotlib()` checks,
+before anything is written, that the figures can be drawn.
 """
 
 from __future__ import annotations
@@ -14,7 +15,30 @@ from typing import Any
 import numpy as np
 
 from . import rmt
+from .analysis.observables import ClusterStats
 from .analysis.pipeline import Analysis
+from .errors import DependencyError
+
+
+def require_matplotlib() -> None:
+    """Import matplotlib (Agg) and pyplot now; a missing or broken install is a DependencyError."""
+    try:
+        _plt()
+    except ImportError as exc:
+        raise DependencyError(
+            f"matplotlib cannot be imported ({exc}); it draws the report's figures: "
+            "install it (pip install matplotlib) or pass --no-figures"
+        ) from None
+
+
+def _finite_mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std over axis 0 of the finite entries; NaN where a column has none."""
+    ok = np.isfinite(x)
+    n = ok.sum(axis=0)
+    safe = np.maximum(n, 1)
+    mean = np.where(ok, x, 0.0).sum(axis=0) / safe
+    var = np.where(ok, (np.where(ok, x, 0.0) - mean) ** 2, 0.0).sum(axis=0) / safe
+    return np.where(n > 0, mean, np.nan), np.where(n > 0, np.sqrt(var), np.nan)
 
 
 def _plt():
@@ -42,6 +66,11 @@ def _grid(n: int, width: float = 3.6, height: float = 2.8):
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, list(axes.flat[:n])
+
+
+def _stats_of(a: Analysis, name: str) -> list[ClusterStats]:
+    """Every cluster's statistics of one spectrum, over all points."""
+    return [st for p in a.dataset.points for st in a.stats.get((name, p.index), [])]
 
 
 def _point_label(p) -> str:
@@ -84,7 +113,7 @@ def fig_spectra(a: Analysis, name: str, outdir: Path) -> str | None:
 def fig_spacings(a: Analysis, name: str, outdir: Path) -> str | None:
     """P(s) of every degenerate pair, all points overlaid, against the surmises."""
     pairs = [c for c in a.clusters[name] if c.n == 2]
-    if not pairs:
+    if not any(st.spacings is not None and st.spacings.size > 5 for st in _stats_of(a, name)):
         return None
     fig, axes = _grid(len(pairs))
     s_grid = np.linspace(0, 4, 400)
@@ -183,8 +212,10 @@ def fig_shifts(a: Analysis, name: str, outdir: Path) -> str | None:
             if tr is not None:
                 label, val = tr
                 err_ratio = abs(a.expectation.target_ratio(name, c, centre + err)[1] - val)
-            else:
+            elif c.centre != 0:
                 label, val, err_ratio = "centre / x*", centre / c.centre, err / abs(c.centre)
+            else:  # a level at x* = 0 (a linear net's unlearned mode): no ratio
+                continue
             pred = st.predicted.get("shift")
             if pred is not None:
                 tr_pred = a.expectation.target_ratio(name, c, c.centre + pred)
@@ -210,7 +241,7 @@ def fig_shifts(a: Analysis, name: str, outdir: Path) -> str | None:
 
 def fig_initial(a: Analysis, name: str, outdir: Path) -> str | None:
     ini = a.initial.get(name)
-    if ini is None:
+    if ini is None or "fit" not in ini:
         return None
     x = a.dataset.initial[name].reshape(-1) / ini["normalisation"]
     plt = _plt()
@@ -246,9 +277,8 @@ def fig_trajectories(a: Analysis, name: str, outdir: Path) -> str | None:
     fig, axes = _grid(len(pts))
     steps = a.dataset.steps
     for ax, p in zip(axes, pts, strict=True):
-        traj = p.trajectories[name]
-        mean, std = np.nanmean(traj, axis=0), np.nanstd(traj, axis=0)
-        for k in range(traj.shape[-1]):
+        mean, std = _finite_mean_std(p.trajectories[name])
+        for k in range(mean.shape[-1]):
             ax.plot(steps, mean[:, k], lw=0.9)
             ax.fill_between(steps, mean[:, k] - std[:, k], mean[:, k] + std[:, k], alpha=0.2)
         for c in a.clusters[name]:

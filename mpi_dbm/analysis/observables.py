@@ -3,14 +3,16 @@
 Input rows have shape (replicas, window, n): errors are jackknife over replicas
 (measurements of one replica are correlated). Every number carries its error, and
 every fit and test records its method (scikit-learn's habit of parameters next to
-results).
+results). A statistic that needs more realisations than the point has is not computed;
+`ClusterStats.missing` says which and why ("not enough data: need N …, have M").
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -18,6 +20,11 @@ from .. import rmt
 from .expect import UNIVERSAL_SLOPES, Cluster, cluster_rms_slope
 
 N_JACKKNIFE_BLOCKS = 50
+#: widths, spacings and fits need this many realisations (a variance of two values has one
+#: degree of freedom and no usable error)
+MIN_REALISATIONS = 3
+
+T = TypeVar("T")
 
 
 def _value(x: float, err: float) -> dict[str, float]:
@@ -44,6 +51,15 @@ class ClusterStats:
     fits: dict[str, dict[str, Any]] = field(default_factory=dict)
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)
     spacings: np.ndarray | None = None  # normalised pair spacings s (for plots)
+    missing: dict[str, str] = field(default_factory=dict)  # statistic -> "not enough data: ..."
+
+    def attempt(self, name: str, compute: Callable[[], T]) -> T | None:
+        """`compute()`, or None with the reason under `missing[name]` when the data are too few."""
+        try:
+            return compute()
+        except rmt.InsufficientDataError as exc:
+            self.missing[name] = str(exc)
+            return None
 
     def record(self) -> dict[str, Any]:
         return {
@@ -57,6 +73,7 @@ class ClusterStats:
             "predicted": self.predicted,
             "fits": self.fits,
             "tests": self.tests,
+            "not_enough_data": self.missing,
         }
 
 
@@ -80,7 +97,10 @@ def cluster_stats(
     if v is not None:
         stats.predicted["v"] = v
         stats.predicted["sqrt_v"] = math.sqrt(v)
-    if flat.shape[0] < 3:
+    if flat.shape[0] < MIN_REALISATIONS:
+        stats.missing[f"{cluster.kind} statistics"] = (
+            f"not enough data: need {MIN_REALISATIONS} realisations, have {flat.shape[0]}"
+        )
         return stats
     if n == 1:
         _single(rows, stats, v)
@@ -118,10 +138,14 @@ def _pair(rows: np.ndarray, stats: ClusterStats, v: float | None, alpha: float) 
     stats.fits["goe2"] = fit.record()
     sigma, sigma_err = abs(fit["sigma"]), fit.error("sigma")
     stats.values["sqrt_pi_sigma"] = _value(math.sqrt(math.pi) * sigma, math.sqrt(math.pi) * sigma_err)
-    s = spacing.reshape(-1) / mean_s[0]
-    stats.spacings = s
-    ver = rmt.verdict(s, quantity="s", n=2, alpha=alpha)
-    stats.tests["spacing"] = {**ver.record(), "summary": ver.summary()}
+    if mean_s[0] > 0:
+        s = spacing.reshape(-1) / mean_s[0]
+        stats.spacings = s
+        ver = stats.attempt("spacing", lambda: rmt.verdict(s, quantity="s", n=2, alpha=alpha))
+        if ver is not None:
+            stats.tests["spacing"] = {**ver.record(), "summary": ver.summary()}
+    else:
+        stats.missing["spacing"] = "exactly degenerate pair: every spacing is 0"
     if v is not None:
         pred = UNIVERSAL_SLOPES["pair_mean_spacing"] * math.sqrt(v)
         stats.predicted["mean_spacing"] = pred
@@ -140,13 +164,22 @@ def _cluster(rows: np.ndarray, stats: ClusterStats, v: float | None, alpha: floa
     stats.values["second_moment"] = _value(
         *jackknife_over_replicas(rows, lambda r: np.mean((r - np.mean(r)) ** 2))
     )
-    ratio = rmt.mean_spacing_ratio(flat, n_blocks=min(rows.shape[0], 20))
-    stats.values["mean_rtilde"] = _value(ratio.value, ratio.error)
+    ratio = stats.attempt(
+        "mean_rtilde", lambda: rmt.mean_spacing_ratio(flat, n_blocks=max(2, min(rows.shape[0], 20)))
+    )
+    if ratio is not None:
+        stats.values["mean_rtilde"] = _value(ratio.value, ratio.error)
     ref = rmt.reference_mean_ratio("goe", n)
     stats.predicted["mean_rtilde"] = ref.value
-    ver = rmt.ratio_verdict(flat, alpha=alpha)
-    stats.tests["ratio"] = {**ver.record(), "summary": ver.summary()}
-    fit = rmt.fit_semicircle(flat.reshape(-1) - centre, n_blocks=min(rows.shape[0], 20))
+    ver = stats.attempt("ratio", lambda: rmt.ratio_verdict(flat, alpha=alpha))
+    if ver is not None:
+        stats.tests["ratio"] = {**ver.record(), "summary": ver.summary()}
+    # errors are jackknife over replicas: with one replica there is none to give
+    fit = rmt.fit_semicircle(
+        flat.reshape(-1) - centre,
+        errors="jackknife" if rows.shape[0] >= 2 else "none",
+        n_blocks=max(2, min(rows.shape[0], 20)),
+    )
     stats.fits["semicircle"] = fit.record()
     stats.values["radius"] = _value(fit["radius"], fit.error("radius"))
     if v is not None:

@@ -1,10 +1,18 @@
-"""Writing an analysis: summary.json, analysis.h5 tables, and the terminal verdict table."""
+"""Writing an analysis: summary.json, analysis.h5 tables, and the terminal verdict table.
+
+The report directory is written whole or not at all: it is built in a hidden temporary
+directory next to the target and renamed into place at the end, so a failure (or an
+interrupt) leaves no half report, and --force replaces an existing report only on success.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import textwrap
+import uuid
 from pathlib import Path
 
 import h5py
@@ -13,20 +21,76 @@ import numpy as np
 from ..errors import ResultsFileError
 from .pipeline import Analysis, write_summary
 
+#: what a report directory holds (besides PNG figures): --force replaces only such a directory
+REPORT_FILES = frozenset({"summary.json", "analysis.h5", "report.html"})
 
-def prepare_outdir(outdir: str | Path, force: bool) -> Path:
-    """Create the report directory; an existing non-empty one only with `force`."""
+
+def _report_entry(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink() and (path.name in REPORT_FILES or path.suffix == ".png")
+
+
+def check_outdir(outdir: str | Path, force: bool) -> Path:
+    """The report directory, checked and not created: new, empty, or (with `force`) a report.
+
+    A directory holding anything but report files is never replaced (its files would be lost).
+    """
     out = Path(outdir)
-    if out.exists() and not out.is_dir():
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ResultsFileError(f"{str(out)!r} exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise ResultsFileError(
-            f"report directory {str(out)!r} is not empty; pass --force to overwrite its report"
-        )
-    if not out.parent.exists():
+    if not out.parent.is_dir():
         raise ResultsFileError(f"parent directory {str(out.parent)!r} does not exist; create it first")
-    out.mkdir(exist_ok=True)
+    entries = sorted(out.iterdir()) if out.exists() else []
+    if entries and not force:
+        raise ResultsFileError(
+            f"report directory {str(out)!r} is not empty; pass --force to replace its report"
+        )
+    foreign = [e.name for e in entries if not _report_entry(e)]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ResultsFileError(
+            f"report directory {str(out)!r} holds files that are not part of a report ({shown}); "
+            "--force replaces only a report: move them away or choose another directory with -o"
+        )
     return out
+
+
+def _move_into_place(built: Path, out: Path) -> None:
+    """Rename the finished directory `built` to `out`; an existing `out` is set aside first and
+    removed only once the new one is in place (put back if the rename fails)."""
+    if not out.exists():
+        os.rename(built, out)
+        return
+    old = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.old"
+    os.rename(out, old)
+    try:
+        os.rename(built, out)
+    except BaseException:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_report_dir(a: Analysis, outdir: str | Path, force: bool, figures: bool = True) -> dict[str, Path]:
+    """Write the whole report (see `write_all`) atomically into `outdir` (module docstring).
+
+    Raises ResultsFileError for a target that may not be replaced (`check_outdir`) and
+    DependencyError when figures are asked for and matplotlib cannot be imported, in both
+    cases before anything is written.
+    """
+    out = check_outdir(outdir, force)
+    if figures:
+        from ..report import require_matplotlib
+
+        require_matplotlib()
+    built = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.tmp"
+    built.mkdir()
+    try:
+        files = write_all(a, built, figures=figures)
+        _move_into_place(built, out)
+    except BaseException:
+        shutil.rmtree(built, ignore_errors=True)
+        raise
+    return {key: out / path.name for key, path in files.items()}
 
 
 def write_tables(a: Analysis, outdir: Path) -> Path:

@@ -1,4 +1,10 @@
-"""`analyze`: a results file -> per-point cluster statistics, scaling fits, verdicts, summary.json."""
+"""`analyze`: a results file -> per-point cluster statistics, scaling fits, verdicts, summary.json.
+
+Any ensemble size is analysed: a statistic that needs more data than the file holds becomes an
+"inconclusive" verdict (a test) or a note (a value) saying "not enough data: need N …, have M",
+and the rest of the analysis goes on. Pending tasks (a chunk of a split sweep, a stopped run) and
+diverged replicas are left out and counted.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +26,13 @@ from .expect import (
     detect_clusters,
     expectation_for,
 )
-from .observables import ClusterStats, cluster_stats
+from .observables import MIN_REALISATIONS, ClusterStats, cluster_stats
 from .scaling import CollapseTest, ProportionalFit, collapse_test, equal_temperature_groups, proportional_fit
+
+#: errors are jackknife over replicas, so a point needs this many finished replicas
+MIN_REPLICAS = 2
+#: the Marchenko–Pastur fit at initialisation needs this many eigenvalues
+MIN_INITIAL_EIGENVALUES = 20
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,10 @@ def _universality(stats: list[ClusterStats], alpha: float) -> dict[str, Any] | N
     if not s:
         return None
     pooled = np.concatenate(s)
-    ver = rmt.verdict(pooled, quantity="s", n=2, alpha=alpha)
+    try:
+        ver = rmt.verdict(pooled, quantity="s", n=2, alpha=alpha)
+    except rmt.InsufficientDataError as exc:
+        return {"not_enough_data": f"{exc} (pair spacings)", "n_spacings": int(pooled.size)}
     return {**ver.record(), "summary": ver.summary(), "n_spacings": int(pooled.size)}
 
 
@@ -133,7 +147,14 @@ def _initial(ds: Dataset, exp: Expectation) -> dict[str, dict[str, Any]]:
     for name in ds.spectra:
         law = exp.initial_law(name)
         x = ds.initial[name]
-        if law is None or x.size < 20 or not np.any(ds.steps == 0):
+        if law is None or not np.any(ds.steps == 0):
+            continue
+        if x.size < MIN_INITIAL_EIGENVALUES:
+            out[name] = {
+                "not_enough_data": f"not enough data: need {MIN_INITIAL_EIGENVALUES} eigenvalues "
+                f"at step 0, have {x.size}",
+                "n_eigenvalues": int(x.size),
+            }
             continue
         fit = rmt.fit_marchenko_pastur(x.reshape(-1) / law.normalisation)
         rec = fit.record()
@@ -209,7 +230,7 @@ def analyze(path: str | Path, parameters: AnalysisParameters | None = None) -> A
     stats: dict[tuple[str, int], list[ClusterStats]] = {}
     universality = {}
     for p in ds.points:
-        if p.n_done < 2:
+        if p.n_done < MIN_REPLICAS:
             continue
         for name in ds.spectra:
             rows = []
@@ -223,7 +244,7 @@ def analyze(path: str | Path, parameters: AnalysisParameters | None = None) -> A
     fits = _scaling_fits(ds, clusters, stats)
     collapse = []
     for group in equal_temperature_groups([p.temperature for p in ds.points]):
-        members = [ds.points[i] for i in group if ds.points[i].n_done >= 2]
+        members = [ds.points[i] for i in group if ds.points[i].n_done >= MIN_REPLICAS]
         if len(members) < 2:
             continue
         for name in ds.spectra:
@@ -332,9 +353,44 @@ def _goe_status(test: dict[str, Any]) -> tuple[str]:
     return ("pass",) if len(test["consistent"]) == 1 else ("inconclusive",)
 
 
-def _verdicts(a: Analysis) -> list[Verdict]:
+def _ratio_status(test: dict[str, Any]) -> str:
+    """pass: GOE consistent and Poisson rejected; inconclusive: both consistent (too few samples
+    to tell level repulsion from none); fail: GOE rejected."""
+    if "goe" not in test["consistent"]:
+        return "fail"
+    return "inconclusive" if "poisson" in test["consistent"] else "pass"
+
+
+def _expected_observables(a: Analysis, name: str) -> list[str]:
+    """Observables with a predicted slope against √v for this spectrum (at any point)."""
+    out: list[str] = []
+    for c in a.clusters[name]:
+        if c.centre is None or not any(
+            a.expectation.variance(name, c, p.learning_rate, p.batch_size) is not None
+            for p in a.dataset.points
+        ):
+            continue
+        obs = {1: ["single_std"], 2: ["pair_mean_spacing", "pair_sqrt_pi_sigma"]}.get(
+            c.n, [f"cluster{c.n}_rms"]
+        )
+        out += [o for o in obs if o not in out]
+    return out
+
+
+def _completeness(a: Analysis) -> list[Verdict]:
     out: list[Verdict] = []
-    for p in a.dataset.points:
+    points = a.dataset.points
+    pending, total = sum(p.n_pending for p in points), sum(p.n_total for p in points)
+    if pending:
+        out.append(
+            Verdict(
+                "results file completeness",
+                "info",
+                f"{pending} of {total} tasks pending (not run: a chunk of a split sweep or a stopped run)"
+                " are ignored; `mpi-dbm run --resume` completes the file, `mpi-dbm merge` joins chunks",
+            )
+        )
+    for p in points:
         if p.n_diverged or p.n_pending:
             out.append(
                 Verdict(
@@ -344,39 +400,79 @@ def _verdicts(a: Analysis) -> list[Verdict]:
                     f"{p.n_pending} pending (missing)",
                 )
             )
-        if p.n_done < 2:
-            out.append(Verdict(f"point {p.index}", "info", "fewer than 2 finished replicas: not analysed"))
+        if p.n_done < MIN_REPLICAS:
+            out.append(
+                Verdict(
+                    f"point {p.index}",
+                    "info",
+                    f"not enough data: need {MIN_REPLICAS} finished replicas (errors are jackknife over "
+                    f"replicas), have {p.n_done}: not analysed",
+                )
+            )
+    return out
+
+
+def _verdicts(a: Analysis) -> list[Verdict]:
+    out = _completeness(a)
+    for (name, idx), rows in sorted(a.stats.items(), key=lambda kv: kv[0][1]):
+        skipped: dict[str, list[str]] = {}  # reason -> what was left out
+        for st in rows:
+            for what, why in st.missing.items():
+                if what == "spacing":  # per pair; the pooled spacing verdict below speaks for it
+                    continue
+                skipped.setdefault(why, []).append(f"{what} of {st.cluster.label}")
+        if skipped:
+            detail = "; ".join(f"{why}: {', '.join(whats)}" for why, whats in skipped.items())
+            out.append(Verdict(f"{name} point {idx}: statistics left out", "info", detail))
     for (name, idx), uni in sorted(a.universality.items(), key=lambda kv: kv[0][1]):
         if uni is None:
             continue
-        out.append(
-            Verdict(
-                f"{name} point {idx}: pair spacings GOE (beta=1)",
-                *_goe_status(uni),
-                f"{uni['summary']} ({uni['n_spacings']} spacings)",
-            )
-        )
+        check = f"{name} point {idx}: pair spacings GOE (beta=1)"
+        if "not_enough_data" in uni:
+            out.append(Verdict(check, "inconclusive", uni["not_enough_data"]))
+            continue
+        out.append(Verdict(check, *_goe_status(uni), f"{uni['summary']} ({uni['n_spacings']} spacings)"))
     for (name, idx), rows in sorted(a.stats.items(), key=lambda kv: kv[0][1]):
         for st in rows:
+            check = f"{name} point {idx} {st.cluster.label}: r-tilde GOE"
             if "ratio" in st.tests:
                 t = st.tests["ratio"]
-                ok = "goe" in t["consistent"] and "poisson" not in t["consistent"]
-                out.append(
-                    Verdict(
-                        f"{name} point {idx} {st.cluster.label}: r-tilde GOE",
-                        "pass" if ok else "fail",
-                        t["summary"],
-                    )
-                )
+                out.append(Verdict(check, _ratio_status(t), t["summary"]))
+            elif "ratio" in st.missing:
+                out.append(Verdict(check, "inconclusive", st.missing["ratio"]))
     for c in a.collapse:
+        points = ", ".join(map(str, c.points))
+        check = f"{c.spectrum}: collapse at alpha/|B| = {c.temperature:.4g} (points {points})"
+        if not c.resolvable:
+            out.append(
+                Verdict(
+                    check,
+                    "inconclusive",
+                    f"not enough data: need {c.replicas_needed} replicas per point, have {c.replicas} "
+                    f"(the smallest possible combined KS p is {c.smallest_possible_pvalue:.3g},"
+                    f" not below alpha = {c.alpha:g})",
+                )
+            )
+            continue
         out.append(
             Verdict(
-                f"{c.spectrum}: collapse at alpha/|B| = {c.temperature:.4g}"
-                f" (points {', '.join(map(str, c.points))})",
+                check,
                 "pass" if c.passed else "fail",
                 f"combined KS p = {c.combined_pvalue:.3g} (alpha = {c.alpha:g})",
             )
         )
+    for name in a.dataset.spectra:
+        fitted = {f.observable for f in a.fits.get(name, [])}
+        for obs in _expected_observables(a, name):
+            if obs not in fitted:
+                out.append(
+                    Verdict(
+                        f"{name}: {obs} vs sqrt(v), slope",
+                        "inconclusive",
+                        f"not enough data: need 1 point with {MIN_REPLICAS} finished replicas and "
+                        f"{MIN_REALISATIONS} realisations, have 0",
+                    )
+                )
     for name, fits in a.fits.items():
         for f in fits:
             if f.predicted_slope is None:
@@ -393,6 +489,11 @@ def _verdicts(a: Analysis) -> list[Verdict]:
                 )
             )
     for name, ini in a.initial.items():
+        if "not_enough_data" in ini:
+            out.append(
+                Verdict(f"{name}: Marchenko-Pastur at initialisation", "inconclusive", ini["not_enough_data"])
+            )
+            continue
         fit = ini["fit"]
         z = (fit["scale"] - ini["expected_scale"]) / fit["scale_err"] if fit["scale_err"] > 0 else math.inf
         ok = abs(z) < 3 or abs(ini["scale_over_expected"] - 1) < 0.02
