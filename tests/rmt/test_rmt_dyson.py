@@ -116,7 +116,7 @@ def test_jackknife_errors_match_the_spread_of_independent_fits() -> None:
     ratio = np.std(estimates, ddof=1) / np.mean(errors)
     # the sample sd of 24 values has a relative error ≈ 1/√46 ≈ 0.15
     assert 0.6 < ratio < 1.5, ratio
-    assert np.mean(estimates) == pytest.approx(0.09, abs=3 * np.mean(errors) / math.sqrt(24))
+    assert np.mean(estimates) == pytest.approx(0.09, abs=3 * float(np.mean(errors)) / math.sqrt(24))
 
 
 def test_confined_pair_repulsion_at_the_grbm_step() -> None:
