@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .models import REGISTRY
+from .models import families
 from .tables import Table, section
 
 SCHEDULES = ("dynamic", "static")
@@ -214,8 +214,8 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
     top.done()
     sweep = _parse_sweep(section(data, "sweep", source))
     model_t = section(data, "model", source)
-    kind = model_t.string("kind", choices=tuple(REGISTRY))
-    spec = REGISTRY[kind].parse(model_t, section(data, "target", source, required=False))
+    kind = model_t.string("kind", choices=tuple(families()))
+    spec = families()[kind].parse(model_t, section(data, "target", source, required=False))
     model_t.done()
     train = _parse_train(section(data, "train", source))
     problem = getattr(spec, "batch_size_problem", None)  # e.g. |B| > n_samples (GRBM, minibatch)

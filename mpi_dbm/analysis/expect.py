@@ -256,6 +256,13 @@ EXPECTATIONS: dict[str, type[Expectation]] = {
 
 
 def expectation_for(config: Config) -> Expectation:
+    """What the analysis expects of this config's model: the family's own `expectation` (a
+    registry entry, e.g. of an external package), else the built-in one, else no prediction."""
+    from ..models import family
+
+    own = family(config.model.kind).expectation
+    if own is not None:
+        return own(config)  # type: ignore[no-any-return]
     return EXPECTATIONS.get(config.model.kind, Expectation)(config)
 
 
