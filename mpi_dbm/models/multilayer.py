@@ -1,6 +1,6 @@
 """Non-linear multilayer teacher–student networks: the SGD phase-diagram model of Park, Lucini and
 Aarts, "Phase diagram and eigenvalue dynamics of stochastic gradient descent in multilayer neural
-networks", arXiv:2509.01349 (2025); physics.md §7.
+networks", arXiv:2509.01349 (2025); physics.md §3.4.
 
 Architecture (input d → hidden L → hidden K → output 1, activation φ = tanh, ReLU or identity):
 
