@@ -27,10 +27,12 @@ What is taken from the paper and its code release:
   to the eigenbasis of X, a replica is drift-dominated ("ordered") when
 
       (|K̃_11| − |K̃_KK|) / (√r (K − 1)) ≥ T · Ṽ_rep / (4 σ_W²),
-      Ṽ_rep = 2 Ṽ_1K/(K − 1) + Σ_{k=1}^{K−2} (Ṽ_{1,k+1} + Ṽ_{K,K−k}) / k,
+      Ṽ_rep = 2 Ṽ_1K/(K − 1) + Σ_{k=1}^{K−2} (Ṽ_{1,k+1} + Ṽ_{K,K−k+1}) / k,
 
-  r = L/K; the release contours the replica fraction of this inequality. The critical temperature
-  of one replica is therefore T_c = 4σ_W² (|K̃_11| − |K̃_KK|) / (√r (K − 1) Ṽ_rep)
+  r = L/K (1-based indices, eigenvalues descending; the release's code indexes the second term
+  [−1, K − k] 0-based, so its k = 1 term is the diagonal Ṽ_KK — kept as written, it looks like an
+  off-by-one for Ṽ_{K,K−1}); the release contours the replica fraction of this inequality. The
+  critical temperature of one replica is therefore T_c = 4σ_W² (|K̃_11| − |K̃_KK|) / (√r (K − 1) Ṽ_rep)
   (:func:`langevin_critical_temperature`). It needs W, the data and the teacher, which a results
   file does not hold; :func:`empirical_temperature_boundary` locates the boundary from the
   classified points instead.
@@ -73,6 +75,9 @@ PHASES = ("ordered", "jammed", "noisy", "diverged")
 #: σ_c² = 1/2: p_tanh turns bimodal (release, Figure 1); the release's boundary σ_W = σ_c
 SIGMA_C2 = 0.5
 EPS_C = math.sqrt(SIGMA_C2)
+#: where the release draws the end of its ε_c line: axvline(√2, ymax=0.436) on a log T axis from
+#: 0.125/4 to 256/4, i.e. T* = (1/32)·2048^0.436 ≈ 0.87 (read from the notebook, not a formula)
+T_STAR_RELEASE = (0.125 / 4) * (256 / 0.125) ** 0.436
 #: classification thresholds (module docstring): growth of s_max beyond max(initial, teacher)
 NOISE_FACTOR = 2.0
 #: relative spectral change below which the spectrum counts as frozen at its initial state
@@ -99,8 +104,8 @@ def jammed_by_width(init_width: np.ndarray | float) -> np.ndarray:
 
 
 def coulomb_repulsion(V: np.ndarray) -> np.ndarray:
-    """Ṽ_rep = 2Ṽ_1K/(K − 1) + Σ_{k=1}^{K−2} (Ṽ_{1,k+1} + Ṽ_{K,K−k})/k of the rotated update variances
-    (release's criterion; eigenvalues in descending order, 1 the largest); V: (..., K, K)."""
+    """Ṽ_rep = 2Ṽ_1K/(K − 1) + Σ_{k=1}^{K−2} (Ṽ_{1,k+1} + Ṽ_{K,K−k+1})/k of the rotated update
+    variances, indexed as the release does (module docstring); eigenvalues descending; V: (..., K, K)."""
     V = np.asarray(V, dtype=float)
     K = V.shape[-1]
     if K < 2 or V.shape[-2] != K:
@@ -267,7 +272,7 @@ def classify(
     return "ordered"
 
 
-def paper_phase(temperature: float, init_width: float, critical_temperature: float) -> str:
+def paper_phase(temperature: float, init_width: float, critical_temperature: float = T_STAR_RELEASE) -> str:
     """The phase the release's diagram assigns to (T, ε) given the temperature boundary T_c:
     noisy above T_c, else jammed for ε > ε_c and ordered below (no "diverged" region)."""
     if temperature > critical_temperature:
