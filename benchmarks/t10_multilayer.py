@@ -42,7 +42,7 @@ check_every = 100
 
 def main() -> None:
     rounds = 1 if quick() else 3
-    replicas, steps = (64, 500) if quick() else (256, 4000)
+    replicas, steps = (64, 500) if quick() else (128, 20000)
     base_seeds, base_steps = (1, 500) if quick() else (2, 4000)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "ml.toml"

@@ -148,7 +148,8 @@ class MultilayerState:
     a: np.ndarray  # (n_batches, R, |B|, L) first-layer activations φ(M x), minibatch-major
     y: np.ndarray  # (n_batches, R, |B|, 1) teacher targets
     step: int
-    worst: np.ndarray  # (R,) largest minibatch loss since the last check
+    worst: np.ndarray  # (R,) largest Σ_b (ŷ_b − y_b)² of a minibatch since the last check
+    batch_size: int
     parked: np.ndarray  # (R,) bool: diverged replicas, held at W = 0
     # work buffers of one step
     pre: np.ndarray  # (R, |B|, K)
@@ -224,6 +225,7 @@ class Multilayer(Model):
             y=y,
             step=0,
             worst=np.zeros(n_rep),
+            batch_size=batch_size,
             parked=np.zeros(n_rep, dtype=bool),
             pre=np.empty((n_rep, batch_size, K)),
             h=np.empty((n_rep, batch_size, K)),
@@ -242,13 +244,13 @@ class Multilayer(Model):
         self.phi(pre, h)
         np.matmul(h, state.Zt, out=err)  # ŷ
         err -= state.y[k]  # ŷ − y
-        loss = np.einsum("rbo,rbo->r", err, err) * (0.5 / batch_size)
-        np.maximum(state.worst, loss, out=state.worst)
+        # the largest Σ_b (ŷ − y)² since the last check (the loss is its 1/(2|B|)): (R, 1, 1)
+        np.maximum(state.worst, np.matmul(err.transpose(0, 2, 1), err)[:, 0, 0], out=state.worst)
         self.dphi(pre, h)  # h ← φ'(W a)
+        err *= learning_rate / batch_size  # scale the small factor, not the K×L gradient
         h *= err
-        h *= state.Z  # δ = (ŷ − y) Zᵀ ⊙ φ'(W a)
-        np.matmul(h.transpose(0, 2, 1), a, out=state.grad)  # Σ_b δ_b a_bᵀ
-        state.grad *= learning_rate / batch_size
+        h *= state.Z  # (α/|B|) δ, δ = (ŷ − y) Zᵀ ⊙ φ'(W a)
+        np.matmul(h.transpose(0, 2, 1), a, out=state.grad)  # (α/|B|) Σ_b δ_b a_bᵀ
         state.W -= state.grad
         if state.parked.any():
             state.W[state.parked] = 0.0
@@ -273,7 +275,7 @@ class Multilayer(Model):
         """NON_FINITE for inf/NaN in W; OUTSIDE_REGION when a minibatch loss since the last check
         exceeded `divergence_loss` (the authors' stopping rule)."""
         finite = np.isfinite(state.W).all(axis=(1, 2))
-        big = ~(state.worst <= self.spec.divergence_loss)  # NaN losses count as big
+        big = ~(state.worst <= 2 * state.batch_size * self.spec.divergence_loss)  # NaN counts as big
         state.worst[:] = 0.0
         return np.where(~finite, NON_FINITE, np.where(big, OUTSIDE_REGION, STABLE)).astype(np.int8)
 

@@ -134,7 +134,7 @@ def test_a_minibatch_loss_above_the_threshold_diverges_the_replica():
 def test_unstable_reads_the_loss_since_the_last_check():
     model = build()
     st = model.init(streams(2), 4)
-    st.worst[:] = [50.0, 150.0]
+    st.worst[:] = [2 * 4 * 50.0, 2 * 4 * 150.0]  # Σ_b (ŷ − y)² of minibatch losses 50 and 150 (|B| = 4)
     np.testing.assert_array_equal(model.unstable(st), [STABLE, OUTSIDE_REGION])
     np.testing.assert_array_equal(model.unstable(st), [STABLE, STABLE])  # reset at every check
 
