@@ -563,6 +563,20 @@ def status(results_file: str, show_config: bool) -> None:
 
 
 @main.command()
+@click.argument("results_file", type=click.Path(dir_okay=False))
+@user_errors
+def verify(results_file: str) -> None:
+    """Check RESULTS_FILE against its checksums and its stored config.
+
+    Exit code 0 when it is intact; 2 with one line naming the damaged tasks or
+    structure otherwise (docs/file-format.md, "Checksums").
+    """
+    from .verify import verify as verify_file
+
+    click.echo(verify_file(results_file).text())
+
+
+@main.command()
 def info() -> None:
     """Versions of the libraries and whether parallel HDF5 is available."""
     from .store import library_versions, parallel_available

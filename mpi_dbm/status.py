@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import ResultsFileError
 from .store import DIVERGED, DONE, PENDING, open_results
 
 
 def summarize(path: str, show_config: bool = False) -> str:
+    """The summary of `path`; a damaged file raises ResultsFileError naming the damage (`verify`)."""
     with open_results(path) as res:
+        damage = res.damage()
+        if not damage.intact:
+            raise ResultsFileError(damage.message(res.path))
         attrs = res.attrs
         tasks = res.tasks()
         status = tasks["status"]
@@ -23,6 +28,8 @@ def summarize(path: str, show_config: bool = False) -> str:
             f" spectra: {', '.join(res.spectrum_names())}",
             f"  tasks: {len(status)} = {int((status == DONE).sum())} done"
             f" + {int((status == DIVERGED).sum())} diverged + {int((status == PENDING).sum())} pending",
+            f"  checksums: the {damage.checked} finished task(s) are intact",
+            *([f"  note: {note}"] if (note := damage.note()) else []),
             "",
             f"  {'point':>5} {'alpha':>10} {'|B|':>6} {'alpha/|B|':>11}"
             f" {'done':>6} {'diverged':>8} {'pending':>8}",

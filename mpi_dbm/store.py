@@ -7,14 +7,21 @@ that imports mpi4py. It decides between the two writers:
 - SerialWriter: rank 0 alone opens the file; other ranks send their results to
   rank 0 over MPI (fallback for h5py without MPI, or `--io serial`).
 
-Within a unit the data rows are written before `/tasks/status`, so a status of
-done/diverged means the unit's data were written. Layout: docs/file-format.md.
+Within a unit the data rows and their checksums (`/tasks/checksum`, one per task,
+`task_checksums`) are written before `/tasks/status`, so a status of done/diverged
+means the unit's data were written, and `Results.damage` can tell damaged rows from
+intact ones. Files are created in the HDF5 1.10 format (`LIBVER`) without any
+variable-length data, so every piece of metadata HDF5 reads carries a checksum that
+HDF5 verifies: damaged metadata gives an error, never a loop. Layout: docs/file-format.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import hashlib
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +36,11 @@ from .models.base import DIVERGENCE_REASONS, Model
 from .sweep.grid import WorkUnit, task_table
 from .train import StackResult
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
+#: HDF5 format bounds of new files: superblock v3, object headers v2, compact links, all with
+#: metadata checksums (HDF5 1.10 or later reads them). The 'earliest' format of layout 1 has
+#: no checksums, and a zeroed global heap makes HDF5 1.10.8 loop forever.
+LIBVER = ("v110", "v110")
 PENDING, DONE, DIVERGED = 0, 1, 2
 STATUS_NAMES = {PENDING: "pending", DONE: "done", DIVERGED: "diverged"}
 _TAG_RESULT = 7301
@@ -74,15 +85,17 @@ def _create_layout(f: h5py.File, config: Config, model: Model, attrs: dict[str, 
     n_tasks = config.n_tasks
     n_meas = len(config.train.measure_steps)
     for key, value in attrs.items():
-        f.attrs[key] = value
+        f.attrs[key] = _attr(value)
     tasks = f.create_group("tasks")
     for name, dtype in (("point", "i8"), ("learning_rate", "f8"), ("batch_size", "i8"), ("replica", "i8")):
         tasks.create_dataset(name, shape=(n_tasks,), dtype=dtype)
     tasks.create_dataset("status", shape=(n_tasks,), dtype="i1", fillvalue=PENDING)
-    tasks["status"].attrs["meaning"] = "0 pending, 1 done, 2 diverged"
+    tasks["status"].attrs["meaning"] = _attr("0 pending, 1 done, 2 diverged")
     tasks.create_dataset("diverged_step", shape=(n_tasks,), dtype="i8", fillvalue=-1)
     tasks.create_dataset("diverged_reason", shape=(n_tasks,), dtype="i1", fillvalue=0)
-    tasks["diverged_reason"].attrs["meaning"] = ", ".join(f"{k} {v}" for k, v in DIVERGENCE_REASONS.items())
+    tasks["diverged_reason"].attrs["meaning"] = _attr(
+        ", ".join(f"{k} {v}" for k, v in DIVERGENCE_REASONS.items())
+    )
     pts = f.create_group("points")
     pts.create_dataset("learning_rate", shape=(len(config.sweep.points),), dtype="f8")
     pts.create_dataset("batch_size", shape=(len(config.sweep.points),), dtype="i8")
@@ -92,10 +105,23 @@ def _create_layout(f: h5py.File, config: Config, model: Model, attrs: dict[str, 
         ds = spectra.create_dataset(
             info.name, shape=(n_tasks, n_meas, info.size), dtype="f8", fillvalue=np.nan
         )
-        ds.attrs["description"] = info.description
+        ds.attrs["description"] = _attr(info.description)
     scalars = f.create_group("scalars")
     for name in model.scalars:
         scalars.create_dataset(name, shape=(n_tasks, n_meas), dtype="f8", fillvalue=np.nan)
+    _create_checksums(tasks, n_tasks)
+
+
+def _create_checksums(tasks: h5py.Group, n_tasks: int) -> None:
+    """/tasks/checksum, created last and allocated at once, so that its bytes lie far from
+    /tasks/status (the spectra between them): one damaged block cannot zero both the status
+    and the checksum of a task, which would make a finished task look never started."""
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    ds = tasks.create_dataset(
+        "checksum", shape=(n_tasks,), dtype="u8", fillvalue=0, dcpl=dcpl, fill_time="alloc"
+    )
+    ds.attrs["meaning"] = _attr("task_checksums() of the task's rows; 0 while pending")
 
 
 def _write_tables(f: h5py.File, config: Config) -> None:
@@ -108,19 +134,102 @@ def _write_tables(f: h5py.File, config: Config) -> None:
     f["measure/step"][...] = np.array(config.train.measure_steps, dtype=np.int64)
 
 
+def _final_status(result: StackResult) -> np.ndarray:
+    return np.where(result.diverged, DIVERGED, DONE).astype(np.int8)
+
+
 def _write_data(f: h5py.File, tasks: slice, result: StackResult) -> None:
-    """Everything of a unit but its status."""
+    """Everything of a unit but its status: the data rows, then their checksums.
+
+    The checksums cover the status the unit will get (`_write_status`) and the constant
+    task columns (written at creation; read back here), so each rank computes those of
+    its own tasks and parallel writers need no coordination.
+    """
     for name, values in result.spectra.items():
         f["spectra"][name][tasks] = values
     for name, values in result.scalars.items():
         f["scalars"][name][tasks] = values
     f["tasks/diverged_step"][tasks] = result.diverged_step
     f["tasks/diverged_reason"][tasks] = result.diverged_reason
+    rows: dict[str, np.ndarray] = {f"spectra/{k}": v for k, v in result.spectra.items()}
+    rows |= {f"scalars/{k}": v for k, v in result.scalars.items()}
+    rows |= {f"tasks/{k}": f["tasks"][k][tasks] for k in _TABLE_FIELDS}
+    rows["tasks/diverged_step"] = result.diverged_step
+    rows["tasks/diverged_reason"] = result.diverged_reason
+    rows["tasks/status"] = _final_status(result)
+    f["tasks/checksum"][tasks] = task_checksums(int(tasks.start or 0), rows)
 
 
 def _write_status(f: h5py.File, tasks: slice, result: StackResult) -> None:
     """Written last: a task is done only once its data are in the file."""
-    f["tasks/status"][tasks] = np.where(result.diverged, DIVERGED, DONE).astype(np.int8)
+    f["tasks/status"][tasks] = _final_status(result)
+
+
+# -- checksums and fixed-length strings ----------------------------------------------------
+#: dtypes (little-endian) of the /tasks columns a task's checksum covers; with them every
+#: dataset of /spectra and /scalars. Not covered: /tasks/checksum itself.
+_TASK_FIELD_DTYPES = {
+    "point": "<i8",
+    "learning_rate": "<f8",
+    "batch_size": "<i8",
+    "replica": "<i8",
+    "status": "|i1",
+    "diverged_step": "<i8",
+    "diverged_reason": "|i1",
+}
+_TABLE_FIELDS = ("point", "learning_rate", "batch_size", "replica")
+_CHECKSUM_PERSON = b"mpi-dbm task"
+
+
+def task_checksums(first: int, rows: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Checksum of each task's rows, as uint64 (docs/file-format.md, "Checksums").
+
+    `rows` maps dataset paths ("tasks/status", "spectra/X", "scalars/loss", ...) to arrays
+    whose first axis runs over tasks first, first + 1, ... For task t the checksum is the
+    64-bit BLAKE2b (RFC 7693; digest_size 8, personalisation b"mpi-dbm task") of
+    t as little-endian int64, then for each path in sorted order: the path in UTF-8, a NUL
+    byte, and the task's row in C order as little-endian bytes of the dataset's dtype
+    (float64 for /spectra and /scalars). The digest is read as a little-endian uint64.
+    """
+    names = sorted(rows)
+    arrays = [np.ascontiguousarray(rows[name], dtype=_row_dtype(name)) for name in names]
+    keys = [name.encode() + b"\0" for name in names]
+    n = len(arrays[0]) if arrays else 0
+    out = np.empty(n, dtype=np.uint64)
+    for i in range(n):
+        index = np.int64(first + i).astype("<i8").tobytes()
+        h = hashlib.blake2b(index, digest_size=8, person=_CHECKSUM_PERSON)
+        for key, a in zip(keys, arrays, strict=True):
+            h.update(key)
+            h.update(a[i].tobytes())
+        out[i] = int.from_bytes(h.digest(), "little")
+    return out
+
+
+def _row_dtype(name: str) -> str:
+    group, _, field = name.partition("/")
+    return _TASK_FIELD_DTYPES[field] if group == "tasks" else "<f8"
+
+
+def _attr(value: Any) -> Any:
+    """An attribute value with strings as fixed-length UTF-8 (no variable-length data, hence no
+    global heap: HDF5 1.10.8 loops forever on a damaged one, and it has no checksum)."""
+    if isinstance(value, str):
+        raw = value.encode()
+        return np.array(raw, dtype=h5py.string_dtype("utf-8", max(1, len(raw))))
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        raws = [v.encode() for v in value]
+        return np.array(raws, dtype=h5py.string_dtype("utf-8", max([1, *map(len, raws)])))
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """An attribute value as read back: bytes decoded, numpy scalars as Python scalars."""
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "SO":
+        return [_plain(v) for v in value.tolist()]
+    return value.item() if isinstance(value, np.generic) else value
 
 
 # -- pre-flight (rank 0) --------------------------------------------------------------
@@ -164,6 +273,9 @@ def preflight(path: Path, config: Config, *, force: bool, resume: bool) -> Prefl
         except ResultsFileError as exc:
             return Preflight(f"cannot resume: {exc}", True, None)
         with res:
+            damage = res.damage()  # first: a damaged config would not parse
+            if not damage.resumable:  # damaged pending rows are recomputed
+                return Preflight(f"cannot resume: {damage.message(path)}", True, None)
             if compatibility_sha256(res.config_text) != config.compat_sha256:  # schedule etc. may differ
                 diff = config_difference(res.config_text, config.to_toml())
                 return Preflight(
@@ -220,7 +332,7 @@ class ParallelWriter:
                 _root_attributes(config, comm.Get_size(), True) if comm.Get_rank() == 0 else None
             )
             tmp = _creating_path(path)
-            with h5py.File(tmp, "w", driver="mpio", comm=comm) as f:
+            with h5py.File(tmp, "w", driver="mpio", comm=comm, libver=LIBVER) as f:
                 _create_layout(f, config, model, attrs)
                 if comm.Get_rank() == 0:
                     _write_tables(f, config)
@@ -260,7 +372,7 @@ class SerialWriter:
         if self.rank == 0:
             if create:
                 tmp = _creating_path(path)
-                with h5py.File(tmp, "w") as f:
+                with h5py.File(tmp, "w", libver=LIBVER) as f:
                     _create_layout(f, config, model, _root_attributes(config, comm.Get_size(), False))
                     _write_tables(f, config)
                 _fsync_path(tmp)
@@ -343,8 +455,85 @@ def open_writer(
 
 
 # -- reading ------------------------------------------------------------------------
+_READ_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError, AttributeError)
+
+
+@contextlib.contextmanager
+def _reading(path: Path, what: str) -> Iterator[None]:
+    """Turn any error HDF5 raises while reading `what` into one ResultsFileError."""
+    try:
+        yield
+    except _READ_ERRORS as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        raise ResultsFileError(f"{str(path)!r} is damaged: cannot read {what} ({text})") from None
+
+
+def _ranges(indices: np.ndarray, limit: int = 12) -> str:
+    """'3, 7..9, 12' for sorted indices (at most `limit` runs, then '... (N in all)')."""
+    runs = _runs(np.isin(np.arange(int(indices.max()) + 1), indices)) if indices.size else []
+    text = ", ".join(
+        f"{r.start}" if r.stop - r.start == 1 else f"{r.start}..{r.stop - 1}" for r in runs[:limit]
+    )
+    return text + (f", ... ({indices.size} in all)" if len(runs) > limit else "")
+
+
+@dataclass(frozen=True)
+class Damage:
+    """What `Results.damage` found: structural problems and finished tasks whose rows fail their checksum."""
+
+    problems: tuple[str, ...]
+    damaged_tasks: np.ndarray  # indices of done/diverged tasks whose rows do not match /tasks/checksum
+    checked: int  # done/diverged tasks whose rows were verified
+    pending: int
+    #: pending tasks whose rows are complete and match their checksum: a run stopped between
+    #: writing a unit's rows and its status, or the status was damaged; `--resume` recomputes them
+    unmarked: np.ndarray
+    #: pending tasks with a checksum that does not match their rows as finished: rows or
+    #: checksum damaged (a unit's rows are written before its checksum, and a rewritten unit
+    #: has the same rows); `--resume` recomputes them
+    broken_pending: np.ndarray
+
+    @property
+    def resumable(self) -> bool:
+        """`run --resume` may complete the file: all damage is in rows it recomputes."""
+        return not self.problems and self.damaged_tasks.size == 0
+
+    def note(self) -> str | None:
+        """What to say about `unmarked` tasks (not damage: `run --resume` recomputes them), if any."""
+        if not self.unmarked.size:
+            return None
+        return (
+            f"{self.unmarked.size} pending task(s) have complete rows that match their checksums "
+            f"(tasks {_ranges(self.unmarked)}): a run stopped between writing their rows and their "
+            "status, or their status was damaged; `mpi-dbm run --resume` recomputes them"
+        )
+
+    @property
+    def intact(self) -> bool:
+        return self.resumable and self.broken_pending.size == 0
+
+    def message(self, path: Path) -> str:
+        """One line naming every problem (for ResultsFileError)."""
+        parts = list(self.problems)
+        if self.damaged_tasks.size:
+            parts.append(
+                f"{self.damaged_tasks.size} finished task(s) whose data do not match their checksum: "
+                f"tasks {_ranges(self.damaged_tasks)}"
+            )
+        if self.broken_pending.size:
+            parts.append(
+                f"{self.broken_pending.size} pending task(s) whose rows do not match their checksum: "
+                f"tasks {_ranges(self.broken_pending)} (`mpi-dbm run --resume` recomputes them)"
+            )
+        return f"{str(path)!r} is damaged: {'; '.join(parts)}"
+
+
 class Results:
-    """Read access to a results file (serial, any process). Use as a context manager."""
+    """Read access to a results file (serial, any process). Use as a context manager.
+
+    Every read turns an HDF5 error into ResultsFileError ("... is damaged: ..."); `damage`
+    checks the whole file against its checksums and its stored config.
+    """
 
     def __init__(self, path: Path, file: h5py.File) -> None:
         self.path = path
@@ -357,75 +546,249 @@ class Results:
         self.close()
 
     def close(self) -> None:
-        self.file.close()
+        with contextlib.suppress(*_READ_ERRORS):
+            self.file.close()
+
+    def _read(self, name: str, sel: Any = ...) -> np.ndarray:
+        with _reading(self.path, f"/{name}"):
+            return self.file[name][sel]
 
     @property
     def attrs(self) -> dict[str, Any]:
-        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in self.file.attrs.items()}
+        with _reading(self.path, "the root attributes"):
+            return {k: _plain(v) for k, v in self.file.attrs.items()}
+
+    def _attr_text(self, key: str) -> str:
+        with _reading(self.path, f"the root attribute {key!r}"):
+            value = _plain(self.file.attrs[key])
+        if not isinstance(value, str):
+            raise ResultsFileError(f"{str(self.path)!r} is damaged: the root attribute {key!r} is not text")
+        return value
 
     @property
     def config_text(self) -> str:
-        return str(self.file.attrs["config"])
+        return self._attr_text("config")
 
     @property
     def config_sha256(self) -> str:
-        return str(self.file.attrs["config_sha256"])
+        return self._attr_text("config_sha256")
 
     def config(self) -> Config:
         return parse_text(self.config_text, source=f"{self.path} (stored config)")
 
     def status(self) -> np.ndarray:
-        return self.file["tasks/status"][...]
+        return self._read("tasks/status")
 
     def tasks(self) -> dict[str, np.ndarray]:
-        return {name: ds[...] for name, ds in self.file["tasks"].items()}
+        with _reading(self.path, "/tasks"):
+            names = list(self.file["tasks"])
+        return {name: self._read(f"tasks/{name}") for name in names}
 
     def measure_steps(self) -> np.ndarray:
-        return self.file["measure/step"][...]
+        return self._read("measure/step")
 
     def spectrum_names(self) -> list[str]:
-        return list(self.file["spectra"])
+        with _reading(self.path, "/spectra"):
+            return list(self.file["spectra"])
+
+    def scalar_names(self) -> list[str]:
+        with _reading(self.path, "/scalars"):
+            return list(self.file["scalars"]) if "scalars" in self.file else []
 
     def spectra(self, name: str, measurement: int | slice = slice(None)) -> np.ndarray:
-        return self.file["spectra"][name][:, measurement]
+        return self._read(f"spectra/{name}", (slice(None), measurement))
 
     def scalars(self, name: str) -> np.ndarray:
-        return self.file["scalars"][name][...]
+        return self._read(f"scalars/{name}")
+
+    def require_intact(self) -> None:
+        """Raise ResultsFileError naming the damage unless `damage()` finds none."""
+        found = self.damage()
+        if not found.intact:
+            raise ResultsFileError(found.message(self.path))
+
+    def _read_all_metadata(self) -> None:
+        """Read every object header and attribute once: HDF5 checks their checksums."""
+
+        def visit(name: str, obj: Any) -> None:
+            with _reading(self.path, f"/{name}"):
+                {k: _plain(v) for k, v in obj.attrs.items()}
+
+        _ = self.attrs
+        with _reading(self.path, "the file's groups"):
+            self.file.visititems(visit)
+
+    def damage(self, block: int = 512) -> Damage:
+        """Check the structure against the stored config, and every finished task against its checksum.
+
+        Structure: the config matches its SHA-256, every dataset has the layout's shape and
+        dtype, /points, /measure/step and the task columns equal what the config implies,
+        status values are 0, 1 or 2. Rows: the checksum of each done or diverged task
+        (`task_checksums`) equals /tasks/checksum. Pending tasks are not checked (their
+        rows may hold a unit that was interrupted). Reads `block` tasks at a time.
+        """
+        from .sweep.grid import task_table
+
+        problems: list[str] = []
+        none = np.zeros(0, dtype=np.int64)
+        self._read_all_metadata()
+        text = self.config_text
+        if hashlib.sha256(text.encode()).hexdigest() != self.config_sha256:
+            return Damage(("the stored config does not match its config_sha256",), none, 0, 0, none, none)
+        try:
+            config = self.config()
+        except ConfigError as exc:
+            return Damage((f"the stored config does not parse ({exc})",), none, 0, 0, none, none)
+        n, n_meas = config.n_tasks, len(config.train.measure_steps)
+        spectra = [f"spectra/{s}" for s in self.spectrum_names()]
+        scalars = [f"scalars/{s}" for s in self.scalar_names()]
+        expected: dict[str, tuple[tuple[int, ...] | None, str]] = {
+            **{f"tasks/{k}": ((n,), v) for k, v in _TASK_FIELD_DTYPES.items()},
+            "tasks/checksum": ((n,), "<u8"),
+            "measure/step": ((n_meas,), "<i8"),
+            "points/learning_rate": ((len(config.sweep.points),), "<f8"),
+            "points/batch_size": ((len(config.sweep.points),), "<i8"),
+            **{name: (None, "<f8") for name in spectra},
+            **{name: ((n, n_meas), "<f8") for name in scalars},
+        }
+        for name, (shape, dtype) in expected.items():
+            with _reading(self.path, f"/{name}"):
+                if name not in self.file:
+                    problems.append(f"/{name} is missing")
+                    continue
+                ds = self.file[name]
+                if not isinstance(ds, h5py.Dataset):
+                    problems.append(f"/{name} is not a dataset")
+                    continue
+                got_shape, got_dtype = ds.shape, ds.dtype
+            if shape is None:  # a spectrum: (n_tasks, n_measure, size)
+                shape = (n, n_meas, got_shape[-1] if len(got_shape) == 3 else -1)
+            if got_dtype != np.dtype(dtype) or got_shape != shape:
+                problems.append(f"/{name} has shape {got_shape} and type {got_dtype}, not the layout's")
+        if not spectra:
+            problems.append("/spectra holds no spectrum")
+        if problems:
+            return Damage(tuple(problems), none, 0, 0, none, none)
+        if not np.array_equal(self.measure_steps(), np.array(config.train.measure_steps)):
+            problems.append("/measure/step differs from the stored config")
+        pts = np.array(config.sweep.points, dtype=float).reshape(-1, 2)
+        if not (
+            np.array_equal(self._read("points/learning_rate"), pts[:, 0])
+            and np.array_equal(self._read("points/batch_size"), pts[:, 1].astype(np.int64))
+        ):
+            problems.append("/points differs from the stored config")
+        table = task_table(config)
+        wrong = np.zeros(n, dtype=bool)
+        for k in _TABLE_FIELDS:
+            wrong |= self._read(f"tasks/{k}") != table[k]
+        if wrong.any():
+            problems.append(
+                "the task columns (point, learning_rate, batch_size, replica) of tasks "
+                f"{_ranges(np.flatnonzero(wrong))} differ from the stored config"
+            )
+        status = self.status()
+        bad_status = np.flatnonzero(~np.isin(status, (PENDING, DONE, DIVERGED)))
+        if bad_status.size:
+            problems.append(f"/tasks/status of tasks {_ranges(bad_status)} is not 0, 1 or 2")
+        finished = np.isin(status, (DONE, DIVERGED))
+        stored = self._read("tasks/checksum")
+        # pending with a checksum: interrupted between rows and status, or a damaged status
+        candidates = (status == PENDING) & (stored != 0)
+        damaged: list[np.ndarray] = []
+        unmarked: list[np.ndarray] = []
+        broken: list[np.ndarray] = []
+        names = [f"tasks/{k}" for k in _TASK_FIELD_DTYPES] + spectra + scalars
+        for start in range(0, n, block):
+            sel = slice(start, min(start + block, n))
+            if not (finished[sel].any() or candidates[sel].any()):
+                continue
+            rows = {name: self._read(name, sel) for name in names}
+            ok = task_checksums(start, rows) == stored[sel]
+            damaged.append(start + np.flatnonzero(finished[sel] & ~ok))
+            if candidates[sel].any():
+                diverged = rows["tasks/diverged_step"] >= 0  # the status the writer gave (_final_status)
+                rows["tasks/status"] = np.where(diverged, DIVERGED, DONE).astype(np.int8)
+                ok = task_checksums(start, rows) == stored[sel]
+                unmarked.append(start + np.flatnonzero(candidates[sel] & ok))
+                broken.append(start + np.flatnonzero(candidates[sel] & ~ok))
+        return Damage(
+            tuple(problems),
+            np.concatenate(damaged) if damaged else none,
+            int(finished.sum()),
+            int((status == PENDING).sum()),
+            np.concatenate(unmarked) if unmarked else none,
+            np.concatenate(broken) if broken else none,
+        )
 
 
 _REQUIRED = ("tasks/status", "tasks/learning_rate", "tasks/batch_size", "tasks/replica", "measure/step")
 
 
+def _superblock_version(path: Path) -> int | None:
+    """Version byte of an HDF5 superblock at offset 0 (0/1: the 'earliest' format), None if elsewhere."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    return head[8] if len(head) == 9 and head[:8] == b"\x89HDF\r\n\x1a\n" else None
+
+
 def open_results(path: str | Path) -> Results:
-    """Open a results file for reading, or raise ResultsFileError saying what is wrong with it."""
+    """Open a results file for reading, or raise ResultsFileError saying what is wrong with it.
+
+    Only layout-2 files (HDF5 1.10 format, no variable-length data) are read: layout 1 has
+    no checksums, and HDF5 can loop forever on its damaged metadata. Reading attributes of
+    the 'earliest' format that hold no variable-length data (layout_version) is safe.
+    """
     p = Path(path)
     if not p.exists():
         raise ResultsFileError(f"results file {str(p)!r} does not exist")
     if p.is_dir():
         raise ResultsFileError(f"{str(p)!r} is a directory, not a results file")
-    if not h5py.is_hdf5(p):
+    try:
+        hdf5 = h5py.is_hdf5(p)
+        superblock = _superblock_version(p)
+    except OSError as exc:
+        raise ResultsFileError(f"cannot read {str(p)!r}: {exc}") from None
+    if not hdf5:
         raise ResultsFileError(f"{str(p)!r} is not an HDF5 file (truncated, or not written by mpi-dbm)")
     try:
         # locking=False: read while a run holds the file open (the layout never changes during a
         # run, and readers use only rows whose status is done)
         f = h5py.File(p, "r", locking=False)
-    except OSError as exc:
-        raise ResultsFileError(f"cannot open {str(p)!r}: {exc} (truncated or damaged?)") from None
+    except _READ_ERRORS as exc:
+        text = " ".join(str(exc).split())
+        raise ResultsFileError(f"cannot open {str(p)!r}: {text} (truncated or damaged?)") from None
     try:
-        if f.attrs.get("format") != "mpi-dbm results":
-            raise ResultsFileError(f"{str(p)!r} is an HDF5 file but not an mpi-dbm results file")
-        missing = [name for name in _REQUIRED if name not in f]
-        if missing or "spectra" not in f:
+        fmt: Any = None
+        with _reading(p, "the root attributes"):
+            version = f.attrs.get("layout_version")
+            current = isinstance(version, np.integer | int) and int(version) == LAYOUT_VERSION
+            if current and superblock not in (0, 1):  # no variable-length strings to read
+                fmt = _plain(f.attrs.get("format"))
+        if not isinstance(version, np.integer | int):
             raise ResultsFileError(
-                f"{str(p)!r} lacks {', '.join(missing) or 'spectra'}: damaged results file"
+                f"{str(p)!r} is an HDF5 file but not an mpi-dbm results file (or its root is damaged)"
             )
-        if int(f.attrs.get("layout_version", -1)) > LAYOUT_VERSION:
+        if int(version) > LAYOUT_VERSION:
             raise ResultsFileError(
-                f"{str(p)!r} has layout version {f.attrs['layout_version']}; "
+                f"{str(p)!r} has layout version {int(version)}; "
                 f"this mpi-dbm ({__version__}) reads up to {LAYOUT_VERSION}: upgrade mpi-dbm"
             )
+        if int(version) < LAYOUT_VERSION or superblock in (0, 1):
+            raise ResultsFileError(
+                f"{str(p)!r} has layout version {int(version)}, written by an older mpi-dbm without "
+                f"checksums (HDF5 can hang on such a file when it is damaged); this mpi-dbm reads layout "
+                f"{LAYOUT_VERSION} only: run its config again into a new file "
+                "(the same config gives the same bits)"
+            )
+        if fmt != "mpi-dbm results":
+            raise ResultsFileError(f"{str(p)!r} is an HDF5 file but not an mpi-dbm results file")
+        with _reading(p, "the layout"):
+            missing = [name for name in (*_REQUIRED, "tasks/checksum", "spectra") if name not in f]
+        if missing:
+            raise ResultsFileError(f"{str(p)!r} is damaged: it lacks {', '.join('/' + m for m in missing)}")
     except ResultsFileError:
-        f.close()
+        with contextlib.suppress(*_READ_ERRORS):
+            f.close()
         raise
     return Results(p, f)
 
@@ -466,7 +829,15 @@ def merge(output: str | Path, inputs: list[str | Path], *, force: bool = False) 
         raise ResultsFileError(f"{str(out)!r} exists; pass --force to overwrite it or choose another output")
     if not out.parent.is_dir():
         raise ResultsFileError(f"output directory {str(out.parent)!r} does not exist; create it first")
-    opened = [open_results(p) for p in paths]
+    opened = []
+    try:
+        for p in paths:
+            opened.append(open_results(p))
+            opened[-1].require_intact()  # damaged rows must not spread into the merged file
+    except ResultsFileError:
+        for res in opened:
+            res.close()
+        raise
     try:
         first = opened[0]
         for res in opened[1:]:
@@ -484,12 +855,13 @@ def merge(output: str | Path, inputs: list[str | Path], *, force: bool = False) 
         }
         tmp = _creating_path(out)
         copied = np.zeros(config.n_tasks, dtype=bool)
-        with h5py.File(tmp, "w") as f:
+        with h5py.File(tmp, "w", libver=LIBVER) as f:
             _create_layout(f, config, model, attrs)
             _write_tables(f, config)
             names = [
                 "tasks/diverged_step",
                 "tasks/diverged_reason",
+                "tasks/checksum",
                 *(f"spectra/{s.name}" for s in model.spectra),
             ]
             names += [f"scalars/{n}" for n in model.scalars]
@@ -497,15 +869,15 @@ def merge(output: str | Path, inputs: list[str | Path], *, force: bool = False) 
                 have = res.status() != PENDING
                 for run in _runs(have & copied):
                     for name in [*names, "tasks/status"]:
-                        if not np.array_equal(f[name][run], res.file[name][run], equal_nan=True):
+                        if not np.array_equal(f[name][run], res._read(name, run), equal_nan=True):
                             raise ResultsFileError(
                                 f"tasks {run.start}..{run.stop - 1} are finished in two inputs with "
                                 f"different data ({name}, {res.path}); the inputs do not belong together"
                             )
                 for run in _runs(have & ~copied):
                     for name in names:
-                        f[name][run] = res.file[name][run]
-                    f["tasks/status"][run] = res.file["tasks/status"][run]
+                        f[name][run] = res._read(name, run)
+                    f["tasks/status"][run] = res._read("tasks/status", run)
                 copied |= have
         _fsync_path(tmp)
         os.replace(tmp, out)

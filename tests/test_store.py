@@ -41,9 +41,9 @@ def test_layout_matches_the_documented_contract(results):
         assert f["scalars/loss"].shape == (6, 3)
         x = f["spectra/X"][...]
         assert np.all(np.diff(x, axis=-1) >= 0), "eigenvalues ascending"
-        attrs = dict(f.attrs)
-        assert attrs["config_sha256"] == cfg.sha256
-        assert config.parse_text(attrs["config"]) == cfg
+        attrs = dict(f.attrs)  # strings are fixed-length UTF-8 (no global heap): h5py gives bytes
+        assert attrs["config_sha256"].decode() == cfg.sha256
+        assert config.parse_text(attrs["config"].decode()) == cfg
         for key in (
             "mpi_dbm_version",
             "created",

@@ -85,14 +85,14 @@ def select_measurements(
 def load(path: str | Path, measurement: int | None = None, window: tuple[int, int] | None = None) -> Dataset:
     """Read a results file into per-point ensembles of finished, non-diverged replicas."""
     with open_results(path) as res:
+        res.require_intact()  # damaged rows or structure: one ResultsFileError naming them
         config = res.config()
         tasks = res.tasks()
         steps = res.measure_steps()
         selected = select_measurements(steps, measurement, window)
         names = tuple(res.spectrum_names())
-        spectra = {name: res.file["spectra"][name][...] for name in names}
-        scalar_names = list(res.file["scalars"]) if "scalars" in res.file else []
-        scalars = {name: res.file["scalars"][name][...] for name in scalar_names}
+        spectra = {name: res.spectra(name) for name in names}
+        scalars = {name: res.scalars(name) for name in res.scalar_names()}
         attrs = res.attrs
     status = tasks["status"]
     points = []
