@@ -21,6 +21,17 @@ class ResultsFileError(MpiDbmError):
     exit_code = 2
 
 
+class WriteError(MpiDbmError):
+    """Writing the results file failed during a run (disk full, quota exceeded, I/O error).
+
+    Tasks finished before stay done (their status rows are written last); the run
+    stopped on all ranks and `--resume` completes it once the cause is fixed.
+    Exit code 74 (EX_IOERR of sysexits.h).
+    """
+
+    exit_code = 74
+
+
 class DependencyError(MpiDbmError):
     """A package a command needs is missing or cannot be imported."""
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import hashlib
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,7 @@ import numpy as np
 
 from . import __version__
 from .config import RESULT_NEUTRAL, Config, compatibility_sha256, parse_text
-from .errors import ConfigError, ResultsFileError
+from .errors import ConfigError, ResultsFileError, WriteError
 from .models.base import DIVERGENCE_REASONS, Model
 from .sweep.grid import WorkUnit, task_table
 from .train import StackResult
@@ -80,35 +82,50 @@ def _root_attributes(config: Config, n_ranks: int, parallel_io: bool) -> dict[st
     }
 
 
-def _create_layout(f: h5py.File, config: Config, model: Model, attrs: dict[str, Any]) -> None:
-    """Create every group and dataset (collective in parallel mode: same calls on all ranks)."""
+def _allocated() -> dict[str, Any]:
+    """Dataset options that allocate the storage and write the fill value at creation.
+
+    Every byte of the file is then written before the run starts, so on file systems that
+    overwrite in place (ext4, XFS, tmpfs, Lustre, GPFS) writing rows during the run needs
+    no new space: a full disk or an exhausted quota shows up at creation, on rank 0 alone.
+    """
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    return {"dcpl": dcpl, "fill_time": "alloc"}
+
+
+def _create_layout(
+    f: h5py.File, config: Config, model: Model, attrs: dict[str, Any], *, allocate: bool = True
+) -> None:
+    """Create every group and dataset; `allocate=False` leaves the data unallocated (size estimate)."""
     n_tasks = config.n_tasks
     n_meas = len(config.train.measure_steps)
+    opts = _allocated if allocate else dict
     for key, value in attrs.items():
         f.attrs[key] = _attr(value)
     tasks = f.create_group("tasks")
     for name, dtype in (("point", "i8"), ("learning_rate", "f8"), ("batch_size", "i8"), ("replica", "i8")):
-        tasks.create_dataset(name, shape=(n_tasks,), dtype=dtype)
-    tasks.create_dataset("status", shape=(n_tasks,), dtype="i1", fillvalue=PENDING)
+        tasks.create_dataset(name, shape=(n_tasks,), dtype=dtype, **opts())
+    tasks.create_dataset("status", shape=(n_tasks,), dtype="i1", fillvalue=PENDING, **opts())
     tasks["status"].attrs["meaning"] = _attr("0 pending, 1 done, 2 diverged")
-    tasks.create_dataset("diverged_step", shape=(n_tasks,), dtype="i8", fillvalue=-1)
-    tasks.create_dataset("diverged_reason", shape=(n_tasks,), dtype="i1", fillvalue=0)
+    tasks.create_dataset("diverged_step", shape=(n_tasks,), dtype="i8", fillvalue=-1, **opts())
+    tasks.create_dataset("diverged_reason", shape=(n_tasks,), dtype="i1", fillvalue=0, **opts())
     tasks["diverged_reason"].attrs["meaning"] = _attr(
         ", ".join(f"{k} {v}" for k, v in DIVERGENCE_REASONS.items())
     )
     pts = f.create_group("points")
-    pts.create_dataset("learning_rate", shape=(len(config.sweep.points),), dtype="f8")
-    pts.create_dataset("batch_size", shape=(len(config.sweep.points),), dtype="i8")
-    f.create_group("measure").create_dataset("step", shape=(n_meas,), dtype="i8")
+    pts.create_dataset("learning_rate", shape=(len(config.sweep.points),), dtype="f8", **opts())
+    pts.create_dataset("batch_size", shape=(len(config.sweep.points),), dtype="i8", **opts())
+    f.create_group("measure").create_dataset("step", shape=(n_meas,), dtype="i8", **opts())
     spectra = f.create_group("spectra")
     for info in model.spectra:
         ds = spectra.create_dataset(
-            info.name, shape=(n_tasks, n_meas, info.size), dtype="f8", fillvalue=np.nan
+            info.name, shape=(n_tasks, n_meas, info.size), dtype="f8", fillvalue=np.nan, **opts()
         )
         ds.attrs["description"] = _attr(info.description)
     scalars = f.create_group("scalars")
     for name in model.scalars:
-        scalars.create_dataset(name, shape=(n_tasks, n_meas), dtype="f8", fillvalue=np.nan)
+        scalars.create_dataset(name, shape=(n_tasks, n_meas), dtype="f8", fillvalue=np.nan, **opts())
     _create_checksums(tasks, n_tasks)
 
 
@@ -301,6 +318,127 @@ def _creating_path(path: Path) -> Path:
     return path.with_name(path.name + ".creating")
 
 
+_META_BLOCK = 2048  # HDF5's default metadata aggregation block (H5Pset_meta_block_size)
+
+
+def results_file_size(config: Config, model: Model) -> int:
+    """Bytes the results file of `config` takes at most: the layout's metadata, built in memory
+    without its data, plus every dataset's n_elements × itemsize (all allocated at creation),
+    plus one metadata block per dataset (allocating data between metadata leaves part of the
+    current aggregation block unused)."""
+    attrs = _root_attributes(config, 1, True)
+    with h5py.File(
+        f"size-{id(config)}.h5", "w", driver="core", backing_store=False, block_size=512, libver=LIBVER
+    ) as f:
+        _create_layout(f, config, model, attrs, allocate=False)
+        data, n_datasets = 0, 0
+
+        def add(name: str, obj: Any) -> None:
+            nonlocal data, n_datasets
+            if isinstance(obj, h5py.Dataset):
+                data += obj.size * obj.dtype.itemsize
+                n_datasets += 1
+
+        f.visititems(add)
+        f.flush()
+        meta = f.id.get_filesize()
+    return int(meta + data + n_datasets * _META_BLOCK)
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.3g} MB"
+
+
+def space_error(path: Path, config: Config, model: Model) -> str | None:
+    """Rank 0, before a new results file (and its lock) is created: None if the directory
+    has room for them (os.statvfs, blocks available to this user), else the message.
+
+    Best effort: quotas and other writers are not visible here; `create_results` is what
+    guarantees that a full disk leaves nothing behind."""
+    parent = path.parent if str(path.parent) else Path(".")
+    st = os.statvfs(parent)
+    block = st.f_frsize or st.f_bsize
+    need = -(-results_file_size(config, model) // block) * block + block  # + the lock file
+    free = st.f_bavail * block
+    if need <= free:
+        return None
+    return f"not enough space in {str(parent)!r}: the results file needs {_mb(need)}, {_mb(free)} free"
+
+
+def _error_text(exc: BaseException) -> str:
+    """One line for an I/O error from h5py or the OS (h5py's messages run over several lines)."""
+    text = " ".join(str(exc).split())
+    codes = {getattr(exc, "errno", None), *(int(m) for m in re.findall(r"errno = (\d+)", text))}
+    if codes & {errno.ENOSPC, errno.EDQUOT} or "No space left on device" in text:
+        return _NO_SPACE
+    return text or repr(exc)
+
+
+def create_results(path: Path, config: Config, model: Model, comm: Any, *, parallel_io: bool) -> None:
+    """Collective: create the results file of `config` at `path`, or raise the same error on every rank.
+
+    Rank 0 alone builds the whole layout in NAME.creating with the serial driver, every
+    dataset allocated and filled (`_allocated`), fsyncs it and renames it over `path`; the
+    other ranks only wait for its verdict (a broadcast). A failure (disk full, quota, I/O
+    error) deletes NAME.creating and leaves `path` as it was (an old file, with --force,
+    is replaced only by a complete new one); every rank then raises ResultsFileError with
+    the same message. No rank is ever inside a collective HDF5 call here, so an error
+    cannot leave ranks waiting in different collectives (parallel HDF5 creation with
+    driver='mpio' hangs on ENOSPC: one rank fails in the collective fill of a dataset
+    while another waits in the closing MPI_File_set_size).
+
+    Before HDF5 writes anything but the superblock, the file's whole size
+    (`results_file_size`) is reserved (`_reserve`): a full disk or quota fails there, in a
+    plain system call, and never inside HDF5, whose state after a failed write can crash
+    the process later (HDF5 1.10: a segfault when the objects of the failed file are freed).
+    """
+    error = None
+    if comm.Get_rank() == 0:
+        tmp = _creating_path(path)
+        try:
+            with h5py.File(tmp, "w", libver=LIBVER) as f:
+                f.flush()  # the superblock: the only write not covered by the reservation
+                _reserve(tmp, results_file_size(config, model))
+                _create_layout(f, config, model, _root_attributes(config, comm.Get_size(), parallel_io))
+                _write_tables(f, config)
+            _fsync_path(tmp)
+            os.replace(tmp, path)
+        except Exception as exc:  # reported to every rank; nothing may be left behind
+            error = f"cannot create {str(path)!r}: {_error_text(exc)}; nothing was written"
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError as exc2:
+                error += f" (and {str(tmp)!r} could not be removed: {exc2})"
+    error = comm.bcast(error)
+    if error is not None:
+        raise ResultsFileError(error)
+
+
+def _reserve(path: Path, nbytes: int) -> None:
+    """Reserve `nbytes` of disk for `path` without changing its size, or raise OSError (ENOSPC,
+    EDQUOT). Linux fallocate(2) with FALLOC_FL_KEEP_SIZE (ext4, XFS, tmpfs, btrfs, Lustre ≥
+    2.14, NFS 4.2); where it is not supported, nothing is reserved and only the space check
+    (`space_error`) stands between a full disk and HDF5."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        fallocate = libc.fallocate
+    except (OSError, AttributeError):
+        return
+    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    keep_size = 0x01  # FALLOC_FL_KEEP_SIZE (linux/falloc.h)
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        if fallocate(fd, keep_size, 0, nbytes) != 0:
+            err = ctypes.get_errno()
+            if err not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise OSError(err, os.strerror(err), str(path))
+    finally:
+        os.close(fd)
+
+
 class _Durable:
     """fsync through a plain descriptor: pushes the file's dirty pages to disk without a collective."""
 
@@ -317,37 +455,29 @@ class _Durable:
 class ParallelWriter:
     """Every rank holds the file open (driver='mpio') and writes its own units' rows.
 
-    A new file is built under NAME.creating and renamed into place once its layout is
-    on disk, so NAME never exists half-created (and `--force` replaces an old file only
-    then). Per unit: data rows, fsync, status, fsync — a status of done means the data
-    are on disk, whatever kills the job afterwards.
+    The file exists before (`create_results`). Per unit: data rows, fsync, status,
+    fsync — a status of done means the data are on disk, whatever kills the job
+    afterwards. A failed write or fsync raises WriteError on the failing rank only
+    (independent I/O: no other rank waits for it); the driver then stops all ranks at
+    their next step and closes the file collectively.
     """
 
     parallel_io = True
 
-    def __init__(self, path: Path, config: Config, model: Model, comm: Any, *, create: bool) -> None:
+    def __init__(self, path: Path, config: Config, model: Model, comm: Any) -> None:
         self.comm = comm
-        if create:
-            attrs = comm.bcast(
-                _root_attributes(config, comm.Get_size(), True) if comm.Get_rank() == 0 else None
-            )
-            tmp = _creating_path(path)
-            with h5py.File(tmp, "w", driver="mpio", comm=comm, libver=LIBVER) as f:
-                _create_layout(f, config, model, attrs)
-                if comm.Get_rank() == 0:
-                    _write_tables(f, config)
-            if comm.Get_rank() == 0:
-                _fsync_path(tmp)
-                os.replace(tmp, path)
-            comm.Barrier()
+        self.path = path
         self.file = h5py.File(path, "r+", driver="mpio", comm=comm)
         self._durable = _Durable(path)
 
     def write_unit(self, unit: WorkUnit, result: StackResult) -> None:
-        _write_data(self.file, unit.tasks, result)
-        self._durable.sync()
-        _write_status(self.file, unit.tasks, result)
-        self._durable.sync()
+        try:
+            _write_data(self.file, unit.tasks, result)
+            self._durable.sync()
+            _write_status(self.file, unit.tasks, result)
+            self._durable.sync()
+        except OSError as exc:
+            raise _write_error(self.path, exc) from None
 
     def poll(self) -> None:
         """Nothing to receive in parallel mode."""
@@ -362,22 +492,18 @@ class SerialWriter:
 
     parallel_io = False
 
-    def __init__(self, path: Path, config: Config, model: Model, comm: Any, *, create: bool) -> None:
+    def __init__(self, path: Path, config: Config, model: Model, comm: Any) -> None:
         self.comm = comm
+        self.path = path
         self.rank = comm.Get_rank()
         self.received = 0  # units received from other ranks (rank 0)
         self.sent = 0
         self._requests: list[Any] = []
         self.file = None
+        #: rank 0: the first failed write; later units are received and dropped (they stay pending)
+        self.error: WriteError | None = None
         if self.rank == 0:
-            if create:
-                tmp = _creating_path(path)
-                with h5py.File(tmp, "w", libver=LIBVER) as f:
-                    _create_layout(f, config, model, _root_attributes(config, comm.Get_size(), False))
-                    _write_tables(f, config)
-                _fsync_path(tmp)
-                os.replace(tmp, path)
-            self.file = h5py.File(path, "r+")
+            self.file = _open_unsieved(path)
             self._durable = _Durable(path)
         comm.Barrier()
 
@@ -389,13 +515,20 @@ class SerialWriter:
             self.sent += 1
 
     def _write(self, tasks: slice, result: StackResult) -> None:
+        """Raises WriteError on the first failure; after it, drops the unit (it stays pending)."""
         assert self.file is not None
-        _write_data(self.file, tasks, result)
-        self.file.flush()
-        self._durable.sync()
-        _write_status(self.file, tasks, result)
-        self.file.flush()
-        self._durable.sync()
+        if self.error is not None:
+            return
+        try:
+            _write_data(self.file, tasks, result)
+            self.file.flush()
+            self._durable.sync()
+            _write_status(self.file, tasks, result)
+            self.file.flush()
+            self._durable.sync()
+        except OSError as exc:
+            self.error = _write_error(self.path, exc)
+            raise self.error from None
 
     def poll(self) -> None:
         if self.rank != 0:
@@ -403,8 +536,9 @@ class SerialWriter:
         from mpi4py import MPI
 
         while self.comm.iprobe(source=MPI.ANY_SOURCE, tag=_TAG_RESULT):
-            self._write(*self.comm.recv(source=MPI.ANY_SOURCE, tag=_TAG_RESULT))
+            received = self.comm.recv(source=MPI.ANY_SOURCE, tag=_TAG_RESULT)
             self.received += 1
+            self._write(*received)
 
     def finish(self) -> None:
         """Collective: rank 0 receives every unit the others sent, then closes the file."""
@@ -413,14 +547,41 @@ class SerialWriter:
         sent = self.comm.allreduce(self.sent)
         if self.rank == 0:
             while self.received < sent:
-                self._write(*self.comm.recv(source=MPI.ANY_SOURCE, tag=_TAG_RESULT))
+                received = self.comm.recv(source=MPI.ANY_SOURCE, tag=_TAG_RESULT)
                 self.received += 1
+                with contextlib.suppress(WriteError):  # kept in self.error; the driver reports it
+                    self._write(*received)
             assert self.file is not None
             self._durable.close()
             self.file.close()
         else:
             MPI.Request.waitall(self._requests)
         self.comm.Barrier()
+
+
+_NO_SPACE = "no space left on device (disk full or quota exceeded)"
+
+
+def _open_unsieved(path: Path) -> h5py.File:
+    """Serial read-write open without HDF5's data sieve buffer (H5Pset_sieve_buf_size 0).
+
+    Each row is then written by its own write(2) inside H5Dwrite, so a failed write fails
+    there and leaves nothing dirty: a sieve buffer that cannot be written makes every later
+    flush and the close fail, and HDF5 1.10 then crashes at exit (H5D_close, segfault)."""
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_sieve_buf_size(0)
+    return h5py.File(h5py.h5f.open(os.fsencode(path), h5py.h5f.ACC_RDWR, fapl=fapl))
+
+
+def _write_error(path: Path, exc: OSError) -> WriteError:
+    """The error of a failed write during the run. HDF5's MPI-IO driver reports no errno
+    ("file write failed"), so a directory with no block left counts as the disk being full."""
+    text = _error_text(exc)
+    if text != _NO_SPACE:
+        with contextlib.suppress(OSError):
+            if os.statvfs(path.parent if str(path.parent) else ".").f_bavail == 0:
+                text = f"{_NO_SPACE}: {text}"
+    return WriteError(f"writing {str(path)!r} failed: {text}")
 
 
 def _fsync_path(path: Path) -> None:
@@ -449,9 +610,13 @@ def resolve_io(io: str) -> bool:
 def open_writer(
     path: Path, config: Config, model: Model, comm: Any, *, parallel: bool, create: bool
 ) -> Writer:
-    """Open (create or reopen) the results file for writing, on every rank of `comm`."""
+    """Open (create or reopen) the results file for writing, on every rank of `comm`.
+
+    Creation failures raise the same ResultsFileError on every rank (`create_results`)."""
+    if create:
+        create_results(path, config, model, comm, parallel_io=parallel)
     cls = ParallelWriter if parallel else SerialWriter
-    return cls(path, config, model, comm, create=create)
+    return cls(path, config, model, comm)
 
 
 # -- reading ------------------------------------------------------------------------

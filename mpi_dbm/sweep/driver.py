@@ -26,9 +26,9 @@ import numpy as np
 
 from .. import models
 from ..config import Config
-from ..errors import ConfigError, ResultsFileError
+from ..errors import ConfigError, ResultsFileError, WriteError
 from ..lockfile import ResultsLock
-from ..store import Preflight, open_writer, preflight, resolve_io
+from ..store import Preflight, SerialWriter, open_writer, preflight, resolve_io, space_error
 from ..streams import ReplicaStreams, shared_data_seed
 from ..threads import limit_blas_threads
 from ..train import train_stack
@@ -171,6 +171,10 @@ def run_sweep(
         """Rank 0 only; never raises, so the other ranks are never left waiting in the bcast."""
         try:
             pre = preflight(path, config, force=force, resume=resume)
+            if pre.error is None and pre.done is None:  # a new file: is there room for it?
+                model = models.build(config.model, shared_data_seed(config.sweep.seed))
+                if (no_room := space_error(path, config, model)) is not None:
+                    return Preflight(no_room, pre.exists, None)
             if pre.error is None:
                 assert lock is not None
                 lock.acquire(break_lock=break_lock)
@@ -188,6 +192,8 @@ def run_sweep(
         die_with_launcher()
     stop = StopRequest(comm, time_limit)
     stop.install()
+    agreed: BaseException | None = None  # an error every rank raised together: no abort needed
+    write_error: str | None = None  # this rank's failed write (WriteError): all ranks stop cleanly
     try:
         model = models.build(config.model, shared_data_seed(config.sweep.seed))
         units = work_units(config)
@@ -197,7 +203,11 @@ def run_sweep(
         todo = [u for u in units if not done_mask[u.tasks].all()]
         n_todo_tasks = sum(u.n_replicas for u in todo)
         skipped = config.n_tasks - n_todo_tasks
-        writer = open_writer(path, config, model, comm, parallel=parallel, create=pre.done is None)
+        try:
+            writer = open_writer(path, config, model, comm, parallel=parallel, create=pre.done is None)
+        except ResultsFileError as exc:  # creation failed: rank 0's verdict, raised on every rank
+            agreed = exc
+            raise
         finished = _SharedCount(comm)
         progress = Progress(n_todo_tasks, skipped, progress_stream, enabled=False if quiet else None)
         progress.enabled = progress.enabled and rank == 0
@@ -240,10 +250,20 @@ def run_sweep(
                 on_check(-1)
         except Interrupted:
             pass  # the unit in flight is abandoned: its status stays pending
+        except WriteError as exc:
+            # disk full, quota, I/O error: raise the shared stop flag so every rank abandons its
+            # unit at its next step, then close collectively as after a stop (never MPI_Abort:
+            # the ranks agree, the lock is released, and the file stays resumable)
+            write_error = str(exc)
+            if stop.reason is None:
+                stop.reason = "write error"
+            stop.requested()
         claims.free()
         writer.finish()
+        if write_error is None and isinstance(writer, SerialWriter) and writer.error is not None:
+            write_error = str(writer.error)  # a unit received while draining could not be written
     except (Exception, KeyboardInterrupt) as exc:
-        if size == 1:
+        if size == 1 or exc is agreed:
             _release(lock)
             raise
         sys.stderr.write(f"mpi-dbm: rank {rank} of {size} failed: {exc!r}\n")
@@ -259,7 +279,15 @@ def run_sweep(
         progress.close()
     totals = comm.allreduce(np.array([finished.local, diverged]))
     reasons = [r for r in comm.allgather(stop.reason) if r is not None]
+    failures = [e for e in comm.allgather(write_error) if e is not None]
     finished.free()
+    if failures:
+        _release(lock)
+        pending = n_todo_tasks - int(totals[0])
+        raise WriteError(
+            f"{failures[0]}; all ranks stopped, {pending} tasks are still pending and the "
+            f"finished ones are kept: make room, then rerun the same command with --resume"
+        )
     _release(lock)
     first_hand = [r for r in reasons if r != "another rank stopped"]
     return RunSummary(
