@@ -180,23 +180,18 @@ def test_report_page_references_only_existing_files_and_loads_in_chromium(grbm_r
     shutil.rmtree(out / ".chromium", ignore_errors=True)
 
 
-def test_partial_and_diverged_sweeps_are_reported_not_fatal(grbm_file, tmp_path):
-    partial = tmp_path / "partial.h5"
-    shutil.copy(grbm_file, partial)
-    with h5py.File(partial, "r+") as f:
-        st = f["tasks/status"]
-        st[10:20] = 0  # pending: missing
-        st[256:384] = 2  # every replica of point 2 diverged
-        f["tasks/diverged_step"][256:384] = 500
-        _recompute_checksums(f)
-    proc = run_cli("analyze", str(partial), "-o", str(tmp_path / "rep"))
+def test_partial_and_diverged_sweeps_are_reported_not_fatal(tmp_path):
+    """Half of a sweep (a chunk) whose third point diverges everywhere: a real file, not an
+    edited one (the store's checksums reject edited status rows)."""
+    mixed = small_file(tmp_path, 8, "[[0.04, 8], [0.08, 16], [3.0, 2]]", "--chunk", "1/2")
+    proc = run_cli("analyze", str(mixed), "-o", str(tmp_path / "rep"))
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
     p0, _, p2 = summary["points"]
-    assert (p0["analysed"], p0["missing_pending"]) == (118, 10)
-    assert (p2["analysed"], p2["excluded_diverged"]) == (0, 128)
+    assert (p0["analysed"], p0["missing_pending"], p0["excluded_diverged"]) == (4, 4, 0)
+    assert (p2["analysed"], p2["missing_pending"], p2["excluded_diverged"]) == (0, 4, 4)
     assert any("point 2" in v["name"] and "not analysed" in v["detail"] for v in summary["verdicts"])
-    assert "10 pending (missing)" in proc.stdout
+    assert "4 pending (missing)" in proc.stdout
 
 
 def test_bad_input_gives_one_message_and_writes_nothing(grbm_file, tmp_path):
