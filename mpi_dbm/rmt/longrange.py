@@ -145,12 +145,24 @@ def _lengths(lengths: np.ndarray | float) -> np.ndarray:
     return L
 
 
-def _window_starts(row: np.ndarray, L: float, n_windows: int, margin: float) -> np.ndarray:
-    lo, hi = row[0] + margin, row[-1] - margin
+def _usable_range(x: np.ndarray, margin: float) -> tuple[float, float]:
+    """[lo, hi] covered by every row: [max first level + margin, min last level − margin].
+
+    Windows at fixed unfolded positions, common to all rows, are not conditioned on any row's own
+    levels. (Windows spread over each row's own kept range would be: with the edges trimmed by
+    level index, that range holds a fixed number of levels, which turns Poisson counts binomial,
+    Σ²(L) = L(1 − L/R) for a range of R spacings.)
+    """
+    return float(np.max(x[:, 0])) + margin, float(np.min(x[:, -1])) - margin
+
+
+def _window_starts(lo: float, hi: float, L: float, n_windows: int, margin: float) -> np.ndarray:
     if hi - lo < L:
-        # the usable range (kept unfolded levels minus the margins) must hold one window
+        # the usable range (common unfolded range minus the margins) must hold one window
         raise InsufficientDataError(
-            math.ceil(L + 2 * margin), math.floor(row[-1] - row[0]), f"unfolded spacings per row for L={L:g}"
+            math.ceil(L + 2 * margin),
+            math.floor(hi - lo + 2 * margin),
+            f"unfolded spacings common to all rows for L={L:g}",
         )
     return lo + (hi - lo - L) * (np.arange(n_windows) + 0.5) / n_windows
 
@@ -159,14 +171,16 @@ def _per_row_statistic(x: np.ndarray, L: np.ndarray, n_windows: int, margin: flo
     """(rows, len(L), n_windows) window values: counts (Σ²) or Δ₃ of each window."""
     rows, m = x.shape
     out = np.empty((rows, L.size, n_windows))
+    lo, hi = _usable_range(x, margin)
+    starts = [_window_starts(lo, hi, float(length), n_windows, margin) for length in L]
     j = np.arange(m, dtype=float)
+    zero = np.zeros(1)
     for r, row in enumerate(x):
-        zero = np.zeros(1)
         p1 = np.concatenate([zero, np.cumsum(row)])
         p2 = np.concatenate([zero, np.cumsum(row * row)])
         pj = np.concatenate([zero, np.cumsum(j * row)])
         for i, length in enumerate(L):
-            a = _window_starts(row, float(length), n_windows, margin)
+            a = starts[i]
             b = a + length
             i0 = np.searchsorted(row, a, side="right")
             i1 = np.searchsorted(row, b, side="right")
@@ -218,17 +232,27 @@ def number_variance(
 ) -> LongRangeStatistic:
     """Σ²(L) of unfolded levels: variance of the level count in windows of length L.
 
-    Per row, ``n_windows`` windows with evenly spaced starts inside [first + margin,
-    last − margin] of the kept unfolded levels (the margin keeps windows away from the trimmed
-    edge, whose position is conditioned on a level). Counts are centred on their mean over all
-    rows and windows; Σ² is the mean over rows of each row's mean squared deviation, with its
-    standard error over rows (rows are independent realisations).
+    ``n_windows`` windows with evenly spaced starts at fixed unfolded positions inside the range
+    every row covers, [max first + margin, min last − margin] of the kept unfolded levels (the
+    margin keeps windows off the trimmed edges, where a level sits by construction). With several
+    rows, the count at each window position is centred on its ensemble mean (variance with
+    M/(M − 1)); Σ² is the mean over rows of each row's mean squared deviation, with its standard
+    error over rows (rows are independent realisations). One row: centred on its mean count,
+    error by a blockwise jackknife over contiguous windows.
     """
     x, params = _unfolded_rows(unfolded)
     L = _lengths(lengths)
     counts = _per_row_statistic(x, L, n_windows, margin, "count")
-    dev2 = (counts - counts.mean(axis=(0, 2), keepdims=True)) ** 2
-    params.update({"n_windows": n_windows, "margin": margin, "centre": "pooled mean count"})
+    rows = counts.shape[0]
+    if rows >= 2:
+        # Centre each window position on its ensemble mean (absorbs residual density errors of
+        # the unfolding); M/(M − 1) makes the variance unbiased.
+        dev2 = (counts - counts.mean(axis=0, keepdims=True)) ** 2 * (rows / (rows - 1.0))
+        centre = "ensemble mean count per window position"
+    else:
+        dev2 = (counts - counts.mean(axis=2, keepdims=True)) ** 2
+        centre = "mean count over the windows of the row"
+    params.update({"n_windows": n_windows, "margin": margin, "centre": centre})
     return _summarise(dev2, "number_variance", L, params, n_blocks)
 
 
