@@ -150,3 +150,22 @@ def test_force_size_runs_what_the_estimate_refuses(tmp_path, tiny_config, monkey
     proc = run_cli("run", str(cfg), "-o", str(tmp_path / "o.h5"), "--force-size", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert "mpi-dbm: warning:" in proc.stderr and "running anyway (--force-size)" in proc.stderr
+
+
+def test_commands_other_than_run_still_die_on_a_wall_time_signal(tmp_path):
+    """Only `run` stops cleanly: a SIGTERM recorded during start-up is re-delivered to any other
+    command, which then ends by the signal as before (nothing hangs on to it)."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    helper = str(Path(__file__).with_name("signal_at_import.py"))
+    for module in ("click", "numpy"):
+        proc = subprocess.run(
+            [sys.executable, helper, module, "SIGTERM", "all", "status", str(tmp_path / "none.h5")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == -signal.SIGTERM, (module, proc.returncode, proc.stderr)
