@@ -925,14 +925,13 @@ def open_results(path: str | Path) -> Results:
     try:
         fmt: Any = None
         with _reading(p, "the root attributes"):
-            version = f.attrs.get("layout_version")
+            names = set(f.attrs)  # every name; h5py's attrs.get() would take damage for absence
+            version = f.attrs["layout_version"] if "layout_version" in names else None
             current = isinstance(version, np.integer | int) and int(version) == LAYOUT_VERSION
             if current and superblock not in (0, 1):  # no variable-length strings to read
                 fmt = _plain(f.attrs.get("format"))
         if not isinstance(version, np.integer | int):
-            raise ResultsFileError(
-                f"{str(p)!r} is an HDF5 file but not an mpi-dbm results file (or its root is damaged)"
-            )
+            raise ResultsFileError(f"{str(p)!r} is an HDF5 file but not an mpi-dbm results file")
         if int(version) > LAYOUT_VERSION:
             raise ResultsFileError(
                 f"{str(p)!r} has layout version {int(version)}; "
