@@ -149,9 +149,8 @@ def _usable_range(x: np.ndarray, margin: float) -> tuple[float, float]:
     """[lo, hi] covered by every row: [max first level + margin, min last level − margin].
 
     Windows at fixed unfolded positions, common to all rows, are not conditioned on any row's own
-    levels. (Windows spread over each row's own kept range would be: with the edges trimmed by
-    level index, that range holds a fixed number of levels, which turns Poisson counts binomial,
-    Σ²(L) = L(1 − L/R) for a range of R spacings.)
+    levels, so the count at each position follows the ensemble's law and can be centred on its
+    ensemble mean, which absorbs residual density errors of the unfolding.
     """
     return float(np.max(x[:, 0])) + margin, float(np.min(x[:, -1])) - margin
 

@@ -185,6 +185,17 @@ def test_sampled_number_variance_and_rigidity_match_their_ensemble(spectra, ense
         assert np.all(np.abs(z[1:]) > 10), (other, z)
 
 
+def test_index_trimmed_rows_give_poisson_counts_at_large_L(spectra) -> None:
+    # Unit-density Poisson levels trimmed by index (levels 60…239 of each row, R ≈ 178 spacings):
+    # each row's kept range holds a fixed number of levels, yet counts in windows at fixed positions
+    # are Poisson, Σ² = L, also at L = 40 where a count conditioned on the row's own range would
+    # be binomial, L(1 − L/R) ≈ 31.
+    kept = spectra["poisson"][:, 60:240]
+    s2 = lr.number_variance(kept, [10.0, 40.0])
+    z = (s2.values - np.array([10.0, 40.0])) / s2.errors
+    assert np.all(np.abs(z) < 3.5), z
+
+
 def test_per_row_unfolding_fakes_rigidity_for_poisson(spectra) -> None:
     # The documented pitfall: a per-row polynomial fit to the staircase absorbs long-range
     # fluctuations, so Σ² of Poisson levels at L = 15 falls far below L.
