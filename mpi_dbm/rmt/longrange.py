@@ -339,13 +339,13 @@ def cluster_function(r: np.ndarray, ensemble: str) -> np.ndarray:
         return np.zeros_like(r)
     s = np.sinc(r)  # sin(πr)/(πr)
     if name == "gue":
-        return s * s
+        return np.asarray(s * s, dtype=float)
     small = r < 1e-2
     rs = np.where(small, 1.0, r)
     pr = np.pi * r
     ds = np.where(small, -(np.pi**2) * r / 3.0 + np.pi**4 * r**3 / 30.0, (np.cos(pr) - s) / rs)
     tail = 0.5 - sici(pr)[0] / np.pi  # ∫_r^∞ s(t) dt
-    return s * s + ds * tail
+    return np.asarray(s * s + ds * tail, dtype=float)
 
 
 def _integrate(length: float, weight: Callable[[np.ndarray], np.ndarray], ensemble: str) -> float:
@@ -363,7 +363,11 @@ def number_variance_reference(lengths: np.ndarray | float, ensemble: str) -> np.
     L = _lengths(lengths)
     if name == "poisson":
         return L.copy()
-    return np.array([x - 2.0 * _integrate(x, lambda r, x=x: x - r, name) for x in L])
+
+    def one(x: float) -> float:
+        return x - 2.0 * _integrate(x, lambda r: x - r, name)
+
+    return np.array([one(float(x)) for x in L])
 
 
 def rigidity_reference(lengths: np.ndarray | float, ensemble: str) -> np.ndarray:
@@ -412,7 +416,8 @@ def form_factor_reference(taus: np.ndarray, ensemble: str) -> np.ndarray:
     if name == "poisson":
         return np.ones_like(t)
     if name == "gue":
-        return np.minimum(t, 1.0)
+        return np.asarray(np.minimum(t, 1.0), dtype=float)
     inner = t <= 1.0
     big = np.where(inner, 2.0, t)
-    return np.where(inner, 2.0 * t - t * np.log1p(2.0 * t), 2.0 - big * np.log((2 * big + 1) / (2 * big - 1)))
+    goe = np.where(inner, 2.0 * t - t * np.log1p(2.0 * t), 2.0 - big * np.log((2 * big + 1) / (2 * big - 1)))
+    return np.asarray(goe, dtype=float)

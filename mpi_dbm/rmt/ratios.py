@@ -70,7 +70,8 @@ def nth_order_ratios(levels: np.ndarray, n: int, trim: float = 0) -> np.ndarray:
     lower = x[:, n:-n] - x[:, : -2 * n]
     upper = x[:, 2 * n :] - x[:, n:-n]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return upper / lower
+        out: np.ndarray = upper / lower
+    return out
 
 
 def nth_rtildes(levels: np.ndarray, n: int, trim: float = 0) -> np.ndarray:
@@ -134,7 +135,7 @@ def nth_ratio_cdf(r: np.ndarray, n: int, ensemble: str | float) -> np.ndarray:
         return ratio_cdf(r, effective_beta(n, ensemble))
     with np.errstate(invalid="ignore"):
         u = np.where(np.isinf(r), 1.0, r / (1.0 + np.where(np.isinf(r), 0.0, r)))
-    return betainc(n, n, u)
+    return np.asarray(betainc(n, n, u), dtype=float)
 
 
 def nth_rtilde_pdf(r: np.ndarray, n: int, ensemble: str | float) -> np.ndarray:
