@@ -19,6 +19,10 @@ _MISSING = object()
 #: bounded by ~1e3 x the scale (the divergence bounds of the families), so a scale of 1e50 keeps
 #: them below ~1e106 x N, far from overflow (1.8e308); beyond it spectra would be inf/NaN
 MAX_SCALE = 1e50
+#: largest matrix dimension a family accepts (n_visible, n, n_in, ...): one 10^5 × 10^5 matrix
+#: of float64 is 80 GB, beyond a rank's memory anywhere; parsing must not allocate such sizes
+#: either (the memory estimate of cost.py judges everything below)
+MAX_DIMENSION = 100_000
 
 
 def _type_name(value: Any) -> str:
@@ -77,9 +81,13 @@ class Table:
             raise self.error(key, f"{value!r} is not one of {allowed}{did}")
         return value
 
-    def integer(self, key: str, default: Any = _MISSING, minimum: int | None = None) -> int:
-        value = self._get(key, default)
-        return self._check_int(key, value, minimum)
+    def integer(
+        self, key: str, default: Any = _MISSING, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
+        value = self._check_int(key, self._get(key, default), minimum)
+        if maximum is not None and value > maximum:
+            raise self.error(key, f"must be <= {maximum}, got {value}")
+        return value
 
     def _check_int(self, key: str, value: Any, minimum: int | None) -> int:
         if isinstance(value, bool) or not isinstance(value, int):

@@ -249,3 +249,18 @@ def test_the_largest_accepted_scale_gives_finite_spectra():
     assert not out.diverged.any()
     for values in (*out.spectra.values(), *out.scalars.values()):
         assert np.isfinite(values).all()
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (GOOD.replace('kind = "grbm"', 'kind = "grbm"\nn_visible = 1000000000'), "n_visible"),
+        (TS.format(kind="teacher_student", model="n = 1000000000"), "n"),
+        (TS.format(kind="linear", model="n_out = 1000000000"), "n_out"),
+    ],
+)
+def test_matrix_dimensions_beyond_any_memory_are_refused_without_allocating(text, key):
+    """Parsing used to build arrays of the dimension (lattice eigenvalues, a default teacher
+    spectrum) and died with MemoryError; it now refuses the value."""
+    with pytest.raises(ConfigError, match=rf"\[model\] {key}: must be <= 100000, got 1000000000"):
+        parse(text)

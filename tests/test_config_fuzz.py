@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mpi_dbm import config
+from mpi_dbm.cost import check_resources, footprint
 from mpi_dbm.errors import ConfigError
 
 KEYS = [
@@ -66,8 +67,12 @@ DEFAULT = tomllib.loads(config.default_text())
 
 
 def check(doc: dict) -> None:
+    """Parsing, and the size estimates of what parses (cost.py, run's pre-flight), raise only
+    ConfigError."""
     with contextlib.suppress(ConfigError):
-        config.parse(doc, source="fuzz")
+        cfg = config.parse(doc, source="fuzz")
+        footprint(cfg)
+        check_resources(cfg, source="fuzz")
 
 
 @settings(max_examples=300, deadline=None)

@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from ..streams import ReplicaStreams
-from ..tables import MAX_SCALE, Table
+from ..tables import MAX_DIMENSION, MAX_SCALE, Table
 from . import targets
 from .base import NON_FINITE, OUTSIDE_REGION, STABLE, Measurement, Model, SpectrumInfo
 
@@ -204,8 +204,8 @@ class GRBMSpec:
 
 def parse(model: Table, target: Table) -> GRBMSpec:
     """Read and validate `[model] kind = "grbm"` and its `[target]`."""
-    n_visible = model.integer("n_visible", 10, minimum=1)
-    n_hidden = model.integer("n_hidden", 10, minimum=1)
+    n_visible = model.integer("n_visible", 10, minimum=1, maximum=MAX_DIMENSION)
+    n_hidden = model.integer("n_hidden", 10, minimum=1, maximum=MAX_DIMENSION)
     mu = model.number("mu", 3.0, positive=True, magnitude=MAX_SCALE)
     sigma_h = model.number("sigma_h", 1.0, positive=True, magnitude=MAX_SCALE)
     init_std = model.number("init_std", 0.1, positive=True, magnitude=MAX_SCALE)

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..streams import ReplicaStreams
-from ..tables import MAX_SCALE, Table
+from ..tables import MAX_DIMENSION, MAX_SCALE, Table
 from .base import Measurement, Model, SpectrumInfo
 from .teacher_student import child_seed, divergence_code, goe_from_normals, haar_orthogonal
 
@@ -169,9 +169,9 @@ def _species(model: Table, n_in: int, n_out: int) -> tuple[tuple[float, int], ..
 
 def parse(model: Table, target: Table) -> LinearSpec:
     """Read and validate `[model] kind = "linear"` (it takes no [target] keys)."""
-    n_in = model.integer("n_in", 10, minimum=1)
-    n_hidden = model.integer("n_hidden", 10, minimum=1)
-    n_out = model.integer("n_out", 10, minimum=1)
+    n_in = model.integer("n_in", 10, minimum=1, maximum=MAX_DIMENSION)
+    n_hidden = model.integer("n_hidden", 10, minimum=1, maximum=MAX_DIMENSION)
+    n_out = model.integer("n_out", 10, minimum=1, maximum=MAX_DIMENSION)
     train_raw = model.raw("train", list(LAYERS))
     if not isinstance(train_raw, list) or not train_raw:
         raise model.error("train", 'must be a non-empty list of layer names, e.g. ["W1", "W2"] or ["W1"]')

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..streams import ReplicaStreams
-from ..tables import MAX_SCALE, Table
+from ..tables import MAX_DIMENSION, MAX_SCALE, Table
 from .base import NON_FINITE, OUTSIDE_REGION, STABLE, Measurement, Model, SpectrumInfo
 
 #: spawn keys under the sweep's shared SeedSequence
@@ -152,7 +152,7 @@ class TeacherStudentSpec:
 
 def parse(model: Table, target: Table) -> TeacherStudentSpec:
     """Read and validate `[model] kind = "teacher_student"` (it takes no [target] keys)."""
-    n = model.integer("n", 2, minimum=1)
+    n = model.integer("n", 2, minimum=1, maximum=MAX_DIMENSION)
     eig = model.number_list("teacher_eigenvalues", [2.0] * n, magnitude=MAX_SCALE)
     model.check(
         "teacher_eigenvalues",
