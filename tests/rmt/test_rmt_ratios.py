@@ -30,7 +30,7 @@ def test_ratios_of_a_hand_made_sequence() -> None:
     np.testing.assert_allclose(ratios.nth_order_ratios(levels, 2), [[4 / 3, 4 / 3]])
     np.testing.assert_allclose(ratios.nth_rtildes(levels, 2), [[3 / 4, 3 / 4]])
     np.testing.assert_allclose(ratios.nth_rtildes(levels[0][::-1], 2), [[3 / 4, 3 / 4]])  # sorted
-    with pytest.raises(ValueError, match="at least 7 levels"):
+    with pytest.raises(rmt.InsufficientDataError, match="need 7 levels per row"):
         ratios.nth_order_ratios(levels, 3)
     with pytest.raises(ValueError, match="positive integer"):
         ratios.nth_rtildes(levels, 0)
