@@ -19,6 +19,7 @@ import click
 
 from . import __version__
 from .errors import MpiDbmError
+from .reproduce.experiments import NAMES as EXPERIMENT_NAMES
 
 _RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID")
 
@@ -229,6 +230,7 @@ def run(
                 f"--chunk {chunk}" if chunk else "",
                 f"--schedule {schedule}" if schedule else "",
                 f"--io {io_mode}" if io_mode != "auto" else "",
+                "--force-size" if force_size else "",
                 "--resume",
             ]
         )
@@ -354,8 +356,7 @@ def analyze(
 @click.option(
     "--only",
     metavar="EXP[,EXP...]",
-    help="Run and check only these experiments (init, lattice, long, cluster8, cluster65, ts, "
-    "linear_one, linear_two).",
+    help=f"Run and check only these experiments ({', '.join(EXPERIMENT_NAMES)}).",
 )
 @click.option(
     "--recipes",

@@ -150,6 +150,24 @@ def test_force_size_runs_what_the_estimate_refuses(tmp_path, tiny_config, monkey
     proc = run_cli("run", str(cfg), "-o", str(tmp_path / "o.h5"), "--force-size", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert "mpi-dbm: warning:" in proc.stderr and "running anyway (--force-size)" in proc.stderr
+    # stopped (a wall-time signal at start-up), it prints a resume command that keeps --force-size
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    helper = str(Path(__file__).with_name("signal_at_import.py"))
+    args = ["run", str(cfg), "-o", str(tmp_path / "p.h5"), "--force-size"]
+    stopped = subprocess.run(
+        [sys.executable, helper, "numpy", "SIGUSR1", "all", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert stopped.returncode == 75, stopped.stderr
+    printed = stopped.stderr.split("complete them with: mpi-dbm ", 1)[1].splitlines()[0]
+    assert shlex.split(printed) == [*args, "--resume"]
+    assert run_cli(*shlex.split(printed)).returncode == 0
 
 
 def test_commands_other_than_run_still_die_on_a_wall_time_signal(tmp_path):
