@@ -716,7 +716,7 @@ class Results:
 
     def _read(self, name: str, sel: Any = ...) -> np.ndarray:
         with _reading(self.path, f"/{name}"):
-            return self.file[name][sel]
+            return np.asarray(self.file[name][sel])
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -777,7 +777,8 @@ class Results:
 
         def visit(name: str, obj: Any) -> None:
             with _reading(self.path, f"/{name}"):
-                {k: _plain(v) for k, v in obj.attrs.items()}
+                for value in obj.attrs.values():
+                    _plain(value)
 
         _ = self.attrs
         with _reading(self.path, "the file's groups"):
