@@ -8,8 +8,9 @@
   (:func:`~mpi_dbm.rmt.spacing.spacing_ratios`). No unfolding is needed.
 * Gaussian β-ensembles: P(r^(n)) is the nearest-neighbour ratio law with the effective index
   β' = n(n+1)/2·β + (n − 1) (Tekur et al. 2018, found numerically; for GOE and n = 2 it is exact in
-  the bulk limit, β' = 4, because alternate GOE levels are GSE levels: Mehta, *Random Matrices*,
-  §10.6). The reference law is the 3×3 surmise (Atas, Bogomolny, Giraud, Roux,
+  the bulk limit, β' = 4, because alternate levels of an orthogonal ensemble form a symplectic one:
+  Mehta & Dyson, J. Math. Phys. 4, 713 (1963), for the circular ensembles, whose bulk statistics
+  are the Gaussian ones). The reference law is the 3×3 surmise (Atas, Bogomolny, Giraud, Roux,
   PRL 110, 084101 (2013)) P(r; β') = (1/Z_β') (r + r²)^β'/(1 + r + r²)^{1+3β'/2}, with Z_β' by
   Gauss–Legendre quadrature for non-integer β' (:func:`~mpi_dbm.rmt.surmise.ratio_normalisation`).
   The surmise itself carries a small systematic error against N → ∞: for β' = 1, 2, 4,

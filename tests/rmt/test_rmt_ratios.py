@@ -76,7 +76,7 @@ def test_sampled_goe_second_order_ratios_follow_beta_prime_4_and_poisson_does_no
     poisson = rmt.poisson_levels(200, rng(2), 150)
     est = ratios.mean_nth_ratio(goe, 2, trim=0.2)  # bulk: 120 levels per row, 116 ratios
     assert est.n == 150
-    # Alternate GOE levels are GSE levels (Mehta §10.6), so the N → ∞ value is GSE's 0.6744(1)
+    # Alternate GOE levels are GSE levels (Mehta & Dyson 1963), so the N → ∞ value is GSE's 0.6744(1)
     # (Atas et al. Table I): allow 3 standard errors plus the table's uncertainty.
     gse_inf, gse_err = rmt.MEAN_RTILDE_LARGE_N["gse"]
     assert abs(est.value - gse_inf) < 3 * est.error + gse_err
