@@ -9,9 +9,9 @@
   Evaluated by Bornemann's Nyström method (Math. Comp. 79, 871 (2010)): with Gauss–Legendre nodes
   x_i and weights w_i on the truncated interval, F ≈ det(δ_ij − w_i^{½} K(x_i, x_j) w_j^{½}),
   exponentially convergent for these analytic kernels. The interval is cut where the kernel is
-  below 10⁻¹⁸ (Ai(x) < e^{−(2/3)x^{3/2}}): [s, max(s, 0) + 16] for K_Ai; for K₁, whose decay is
-  in (x + y)/2, up to max(s + 12, 24 − s).
-* Known moments (Bornemann 2010, Table 10; Prähofer & Spohn): TW₁ mean −1.2065335745820,
+  negligible: [s, max(s, 0) + 16] for K_Ai (Ai(16) ≈ 4·10⁻²⁰); for K₁, whose decay is in
+  (x + y)/2, at max(s + 12, 24 − s), so that (x + y)/2 ≥ 12 beyond it (Ai(12) ≈ 1.4·10⁻¹³).
+* Known moments (high-precision values as tabulated by Bornemann 2010): TW₁ mean −1.2065335745820,
   variance 1.607781034581; TW₂ mean −1.771086807411, variance 0.8131947928329
   (:data:`TW_MOMENTS`; :func:`tracy_widom_moments` recomputes them from the CDFs).
 * Centring and scale of the largest eigenvalue (λ_max − μ)/σ → TW_β:
@@ -52,7 +52,7 @@ __all__ = [
     "wishart_edge_scaling",
 ]
 
-#: (mean, variance) of TW_β (Bornemann, Math. Comp. 79, 871 (2010), Table 10).
+#: (mean, variance) of TW_β (high-precision values as tabulated by Bornemann, Math. Comp. 79, 871 (2010)).
 TW_MOMENTS: dict[int, tuple[float, float]] = {
     1: (-1.2065335745820, 1.607781034581),
     2: (-1.771086807411, 0.8131947928329),
@@ -155,7 +155,7 @@ def wigner_edge_scaling(n: int, v: float = 0.5) -> tuple[float, float]:
 
 def wishart_edge_scaling(n_h: int, n_v: int, scale: float = 1.0) -> tuple[float, float]:
     """(μ, σ) of λ_max of X = WᵀW/N_h (W: N_h × N_v, entry variance ``scale``) after Johnstone:
-    μ = s² μ_np/N_h, σ = s² σ_np/N_h with n = N_h, p = N_v (Johnstone 2001 eq. 1.2–1.3)."""
+    μ = s² μ_np/N_h, σ = s² σ_np/N_h with n = N_h, p = N_v (Johnstone 2001)."""
     if n_h < 2 or n_v < 1 or not scale > 0:
         raise ValueError(f"need N_h ≥ 2, N_v ≥ 1, scale > 0; got {n_h}, {n_v}, {scale}")
     a, b = math.sqrt(n_h - 1.0), math.sqrt(float(n_v))
