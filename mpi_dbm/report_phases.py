@@ -26,7 +26,7 @@ def phase_diagram(points: Sequence[PhasePoint], path: Path, title: str = "") -> 
     if not points:
         raise ValueError("no points to draw")
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.2, 4.2))
+    fig, ax = plt.subplots(figsize=(7.4, 4.2))
     eps = [p.observables.init_width for p in points]
     temp = [p.observables.temperature for p in points]
     for phase in PHASES:
@@ -67,7 +67,7 @@ def phase_diagram(points: Sequence[PhasePoint], path: Path, title: str = "") -> 
     ax.set_ylabel(r"temperature $T=\alpha/|B|$")
     if title:
         ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)
