@@ -46,14 +46,17 @@ What is inferred here (not read in the paper), with the reason:
   teacher's Marchenko–Pastur edge s_t = w_σ(1 + √(K/L)); in the **jammed** phase (ε > ε_c, low T)
   the saturated tanh freezes the features, the spectrum keeps its initial shape (D ≪ 1); in the
   **noisy** phase (high T) the minibatch noise drives the weights to a scale set by α itself
-  (s_max ≈ 2α, independent of ε), beyond both the initial and the teacher scale.
-  Criterion (:func:`classify`): *noisy* if s_max,end > max(NOISE_FACTOR · s_t, GROWTH_ONSET · s_max,0)
-  — the drift towards the teacher overshoots its edge by at most ~1.6 (measured in the ordered
-  phase), and a frozen spectrum keeps s_max within ~15 % of its start, so growth beyond both can
-  only come from the minibatch noise (this also catches the onset of the noise-driven growth of a
-  large initial spectrum, s_max,0 ≫ s_t); otherwise *jammed* if D < FROZEN_CHANGE; otherwise
-  *ordered*. *diverged* (the authors' loss
-  threshold, or non-finite weights) when more than half the replicas diverged. With tanh and
+  (s_max ≈ 2–3α after 5·10⁴ steps, independent of ε), beyond both the initial and the teacher
+  scale. Criterion (:func:`classify`): *noisy* if
+  s_max,end > max(NOISE_FACTOR · s_t, GROWTH_ONSET · s_max,0) — the drift towards the teacher
+  overshoots its edge by at most ~1.6 (measured in the ordered phase), and a frozen spectrum keeps
+  s_max within ~15 % of its start, so growth beyond both can only come from the minibatch noise
+  (this also catches the onset of the noise-driven growth of a large initial spectrum,
+  s_max,0 ≫ s_t); otherwise *jammed* if D < FROZEN_CHANGE; otherwise *ordered*. The thresholds
+  were set on the quick recipes (multilayer-eps*.toml), whose low-T columns separate at D ≥ 0.15
+  (ε ≤ 1/2) against D ≤ 0.07 (ε ≥ 1): the measured ordered/jammed split falls on the release's
+  ε_c = 1/√2. *diverged* (the authors' loss threshold, or non-finite weights) when more than half
+  the replicas diverged. With tanh and
   Z ~ N(0, 1/K) the loss is bounded (|ŷ − y| ≤ 2Σ|Z_k|), so the authors' threshold 100 is
   essentially never reached; the divergent dynamics shows as unbounded growth (noisy).
   Finite training time caveat: slow learning (small α, ε just below ε_c) can look frozen.
