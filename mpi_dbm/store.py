@@ -394,24 +394,44 @@ def create_results(path: Path, config: Config, model: Model, comm: Any, *, paral
     """
     error = None
     if comm.Get_rank() == 0:
-        tmp = _creating_path(path)
         try:
-            with h5py.File(tmp, "w", libver=LIBVER) as f:
-                f.flush()  # the superblock: the only write not covered by the reservation
-                _reserve(tmp, results_file_size(config, model))
+            with _building(path, results_file_size(config, model)) as f:
                 _create_layout(f, config, model, _root_attributes(config, comm.Get_size(), parallel_io))
                 _write_tables(f, config)
-            _fsync_path(tmp)
-            os.replace(tmp, path)
-        except Exception as exc:  # reported to every rank; nothing may be left behind
+        except ResultsFileError as exc:
+            error = str(exc)
+        except Exception as exc:  # never leave the other ranks waiting in the broadcast
             error = f"cannot create {str(path)!r}: {_error_text(exc)}; nothing was written"
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError as exc2:
-                error += f" (and {str(tmp)!r} could not be removed: {exc2})"
     error = comm.bcast(error)
     if error is not None:
         raise ResultsFileError(error)
+
+
+@contextlib.contextmanager
+def _building(path: Path, size: int) -> Iterator[h5py.File]:
+    """A new HDF5 file in NAME.creating with `size` bytes reserved, renamed over `path` once
+    the block completes (after an fsync). Any failure removes NAME.creating, leaves `path` as
+    it was and raises ResultsFileError (one passing through unchanged; others say what failed).
+    The reservation comes right after the superblock, before HDF5 writes anything else."""
+    tmp = _creating_path(path)
+    try:
+        with h5py.File(tmp, "w", libver=LIBVER) as f:
+            f.flush()  # the superblock: the only write not covered by the reservation
+            _reserve(tmp, size)
+            yield f
+        _fsync_path(tmp)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        left = ""
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError as exc2:
+            left = f" (and {str(tmp)!r} could not be removed: {exc2})"
+        if isinstance(exc, ResultsFileError) or not isinstance(exc, Exception):
+            raise
+        raise ResultsFileError(
+            f"cannot create {str(path)!r}: {_error_text(exc)}; nothing was written{left}"
+        ) from None
 
 
 def _reserve(path: Path, nbytes: int) -> None:
@@ -1018,9 +1038,10 @@ def merge(output: str | Path, inputs: list[str | Path], *, force: bool = False) 
             **_root_attributes(config, int(first.file.attrs.get("n_ranks", 1)), False),
             "merged_from": [str(p) for p in paths],
         }
-        tmp = _creating_path(out)
         copied = np.zeros(config.n_tasks, dtype=bool)
-        with h5py.File(tmp, "w", libver=LIBVER) as f:
+        if (no_room := space_error(out, config, model)) is not None:
+            raise ResultsFileError(no_room)
+        with _building(out, results_file_size(config, model)) as f:
             _create_layout(f, config, model, attrs)
             _write_tables(f, config)
             names = [
@@ -1044,8 +1065,6 @@ def merge(output: str | Path, inputs: list[str | Path], *, force: bool = False) 
                         f[name][run] = res._read(name, run)
                     f["tasks/status"][run] = res._read("tasks/status", run)
                 copied |= have
-        _fsync_path(tmp)
-        os.replace(tmp, out)
     finally:
         for res in opened:
             res.close()

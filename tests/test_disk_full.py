@@ -231,6 +231,25 @@ def test_creation_failing_on_rank_0_ends_every_rank_with_its_message(tmp_path, g
     assert earlier.read_bytes() == earlier_bytes
 
 
+def test_merge_into_a_too_small_disk_is_refused_and_leaves_nothing(tmp_path, mount_tmpfs, good_file):
+    disk = mount_tmpfs("disk", "300k")
+    earlier, earlier_bytes = good_file(disk)
+    cfg = tmp_path / "big.toml"
+    cfg.write_text(BIG.format(schedule="dynamic"))
+    parts = [tmp_path / f"part{i}.h5" for i in (1, 2)]
+    for i, part in enumerate(parts, 1):
+        proc = mpirun("run", str(cfg), "-o", str(part), "--chunk", f"{i}/2", "--quiet", ranks=1)
+        assert proc.returncode == 0, proc.stderr
+    proc = mpirun("merge", str(disk / "merged.h5"), *map(str, parts), ranks=1)
+    assert proc.returncode == 2, proc.stderr
+    messages = mpi_messages(proc.stderr)
+    assert len(messages) == 1, proc.stderr
+    assert messages[0].startswith(f"mpi-dbm: error: not enough space in '{disk}': the results file needs 0.4")
+    assert "Traceback" not in proc.stderr
+    assert leftovers(disk, {earlier.name}) == []
+    assert earlier.read_bytes() == earlier_bytes
+
+
 CREATE_ON_EVERY_RANK = """
 import sys
 from pathlib import Path
