@@ -21,8 +21,10 @@ from conftest import run_cli
 from mpi_dbm import config as cfgmod
 from mpi_dbm.analysis.relaxation import relaxation_rate
 from mpi_dbm.errors import ConfigError
+from mpi_dbm.reproduce import checks
+from mpi_dbm.reproduce.experiments import EXPERIMENTS, NAMES
 from mpi_dbm.reproduce.manifest import read_manifest, window_steps
-from mpi_dbm.reproduce.rows import FAIL, INCONCLUSIVE, PASS, Part, Row
+from mpi_dbm.reproduce.rows import FAIL, INCONCLUSIVE, NOT_RUN, PASS, Part, Row
 from mpi_dbm.resources import recipes_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +103,42 @@ def test_part_status_rules():
     row = Row("1", 1, "t", "e", "tol", [Part("x", 1.0, 0.1, 1.0), Part("y", 2.0, 0.1, 1.0)])
     assert row.status == FAIL and row.worst.label == "y"
     assert Row("1", 1, "t", "e", "tol").status == "not run"
+
+
+# -- the registry of checks and the experiment names ------------------------------------------
+TABLE = [
+    "1a", "1b", "1c", "1d", "1e", "2a", "2b", "2c", "3", "4a", "4b", "4c", "5a", "5b", "6a", "6b", "6c",
+    "6d", "7a", "7b", "7c", "7d", "8a", "8b", "9a", "9b", "10", "11", "12", "13a", "13b", "13c",
+]  # fmt: skip
+
+
+def test_registry_gives_every_row_once_by_name_in_item_order():
+    rows, extra = checks.all_rows({})  # no experiment run: every check takes its not-run path
+    assert [r.id for r in rows] == TABLE
+    assert [r.item for r in rows] == sorted(r.item for r in rows)
+    assert sorted(i for c in checks.CHECKS for i in c.ids) == sorted(TABLE)  # each id declared once
+    assert all(r.status == NOT_RUN and r.missing for r in rows), [r.id for r in rows if not r.missing]
+    assert extra == {"relaxation": []}
+
+
+def test_registry_rejects_a_check_that_returns_other_rows(monkeypatch):
+    first = checks.CHECKS[0]
+    wrong = checks.Check(first.items, (*first.ids, "1z"), first.run)
+    monkeypatch.setattr(checks, "CHECKS", (wrong, *checks.CHECKS[1:]))
+    with pytest.raises(RuntimeError, match="1z"):
+        checks.all_rows({})
+
+
+def test_experiment_names_are_defined_once(tmp_path):
+    assert tuple(EXPERIMENTS) == NAMES and all(e.spectrum and e.description for e in EXPERIMENTS.values())
+    # the manifest's validation and the CLI's help read the same names
+    recipes = _recipes(
+        tmp_path, '[tss]\nconfigs = ["ts.toml"]\n', {"ts.toml": (QUICK / "ts.toml").read_text()}
+    )
+    proc = run_cli("reproduce", "--recipes", str(recipes), "-o", str(tmp_path / "out"))
+    _one_error(proc, "known experiments: " + ", ".join(NAMES))
+    help_text = " ".join(run_cli("reproduce", "--help").stdout.split())
+    assert f"({', '.join(NAMES)})" in help_text
 
 
 def test_relaxation_rate_of_an_ar1_process():

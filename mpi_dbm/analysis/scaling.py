@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from .weighted import weighted_fit
+
 
 @dataclass(frozen=True)
 class ProportionalFit:
@@ -57,16 +59,14 @@ class ProportionalFit:
 def proportional_fit(
     observable: str, x: Sequence[float], y: Sequence[float], err: Sequence[float], predicted: float | None
 ) -> ProportionalFit | None:
-    x, y, err = (np.asarray(v, dtype=float) for v in (x, y, err))
-    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(err) & (err > 0)
-    if ok.sum() < 1:
+    """`analysis.weighted.weighted_fit` through the origin with the errors the inputs imply
+    (`birge=False`: χ²/dof is reported beside the slope, not folded into its error); with one
+    point χ²/dof is the χ² itself (0 up to rounding) rather than NaN."""
+    fit = weighted_fit(x, y, err, intercept=False, birge=False)
+    if fit is None:
         return None
-    x, y, w = x[ok], y[ok], 1.0 / err[ok] ** 2
-    a = float(np.sum(w * x * y) / np.sum(w * x * x))
-    a_err = float(1.0 / math.sqrt(np.sum(w * x * x)))
-    dof = max(int(ok.sum()) - 1, 1)
-    chi2 = float(np.sum(w * (y - a * x) ** 2)) / dof
-    return ProportionalFit(observable, a, a_err, chi2, int(ok.sum()), predicted)
+    chi2_dof = fit.chi2 / max(fit.dof, 1)
+    return ProportionalFit(observable, fit.slope, fit.slope_error, chi2_dof, fit.n, predicted)
 
 
 @dataclass(frozen=True)

@@ -6,27 +6,30 @@ reproduction.html, figures).
     from mpi_dbm.reproduce import reproduce
     rep = reproduce("quick", "results/reproduce-quick", ranks=2)
     [(row.id, row.status) for row in rep.rows]
+
+Modules, one job each:
+
+- `experiments`: the experiment names, descriptions and spectra (defined once);
+- `manifest`: reading and checking a size's `reproduce.toml` and its configs;
+- `runner`, `jobs`: running the sweeps locally (resumably) or rendering cluster job scripts;
+- `data`: the analyses of the results files as the points and clusters the checks compare;
+- `checks/`: one module per physics item (or small group), behind the ordered registry
+  `checks.CHECKS`; `rows`: a row and its parts, and how they are decided;
+- `reproduction`: `reproduce`, `analyse`, `write_jobscripts` and the `Reproduction` result;
+- `output`: reproduction.json and reproduction.html; `figures`: the matplotlib figures.
+
+The package itself imports nothing heavy (the CLI reads `experiments.NAMES` at start-up); the
+names below load `reproduction` on first use.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..analysis import AnalysisParameters, analyze
-from ..errors import ConfigError
-from ..resources import recipes_dir
-from . import jobs
-from .checks import SPECTRUM, ExperimentData, RunData, all_rows
-from .jobs import JobSite
-from .manifest import EXPERIMENTS, Manifest, read_manifest
-from .rows import FAIL, INCONCLUSIVE, NOT_RUN, PASS, Row
-from .runner import RunRecord, preflight, run_all
+from .experiments import EXPERIMENTS
 
-SIZES = ("quick", "full")
+if TYPE_CHECKING:
+    from .reproduction import SIZES, Reproduction, analyse, default_recipes, reproduce, write_jobscripts
 
 __all__ = [
     "EXPERIMENTS",
@@ -38,97 +41,13 @@ __all__ = [
     "write_jobscripts",
 ]
 
-
-def write_jobscripts(
-    size: str,
-    folder: str | Path,
-    site: JobSite,
-    *,
-    recipes: str | Path | None = None,
-    only: tuple[str, ...] | None = None,
-    force: bool = False,
-) -> list[Path]:
-    """One cluster job script (and a copy of its config) per config of the SIZE recipes, into
-    `folder`; see reproduce/jobs.py."""
-    if size not in SIZES:
-        raise ConfigError(f"unknown size {size!r}: choose {' or '.join(SIZES)}")
-    recipes_dir = Path(recipes) if recipes is not None else default_recipes()
-    manifest = read_manifest(recipes_dir, size).select(only)
-    return jobs.write_jobscripts(manifest, Path(folder), site, force)
+_LAZY = frozenset(__all__) - {"EXPERIMENTS"}
 
 
-def default_recipes() -> Path:
-    """The recipes shipped in the package: `mpi_dbm/recipes/{quick,full}/`."""
-    return recipes_dir()
+def __getattr__(name: str) -> Any:
+    """Load `reproduction` (numpy, h5py, the analysis) only when one of its names is used."""
+    if name in _LAZY:
+        from . import reproduction
 
-
-@dataclass
-class Reproduction:
-    size: str
-    outdir: Path
-    manifest: Manifest
-    records: list[RunRecord]
-    experiments: dict[str, ExperimentData]
-    rows: list[Row]
-    extra: dict
-    seconds_run: float
-    seconds_analysis: float
-    ranks: int
-    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
-    figures: list[tuple[str, str, str]] = field(default_factory=list)  # (file, title, caption)
-
-    def counts(self) -> dict[str, int]:
-        states = [r.status for r in self.rows]
-        return {s: states.count(s) for s in (PASS, FAIL, INCONCLUSIVE, NOT_RUN)}
-
-
-def analyse(manifest: Manifest, outdir: Path, echo: Callable[[str], None] = lambda s: None) -> dict:
-    """Analyse every results file of the manifest (each over its stationary window)."""
-    out: dict[str, ExperimentData] = {}
-    for exp in manifest.experiments:
-        data = ExperimentData(exp.name, SPECTRUM[exp.name])
-        for run in exp.runs:
-            start = time.perf_counter()
-            a = analyze(outdir / f"{run.name}.h5", AnalysisParameters(window=run.window))
-            data.runs.append(RunData(run, a))
-            echo(f"analysed {run.name} in {time.perf_counter() - start:.1f} s")
-        out[exp.name] = data
-    return out
-
-
-def reproduce(
-    size: str = "quick",
-    outdir: str | Path | None = None,
-    *,
-    ranks: int = 2,
-    recipes: str | Path | None = None,
-    only: tuple[str, ...] | None = None,
-    run: bool = True,
-    launcher: list[str] | None = None,
-    figures: bool = True,
-    echo: Callable[[str], None] = print,
-) -> Reproduction:
-    """Run (resumably), analyse and report the reproduction of one size; see the module docstring."""
-    from . import output
-
-    if size not in SIZES:
-        raise ConfigError(f"unknown size {size!r}: choose {' or '.join(SIZES)}")
-    recipes_dir = Path(recipes) if recipes is not None else default_recipes()
-    out = Path(outdir) if outdir is not None else Path("results") / f"reproduce-{size}"
-    manifest = read_manifest(recipes_dir, size).select(only)
-    preflight(manifest, out)  # output dir and existing files, before anything is written
-    start = time.perf_counter()
-    records = run_all(manifest, out, ranks, launcher, echo, execute=run)
-    seconds_run = time.perf_counter() - start
-    start = time.perf_counter()
-    experiments = analyse(manifest, out, echo)
-    rows, extra = all_rows(experiments)
-    rep = Reproduction(size, out, manifest, records, experiments, rows, extra, seconds_run, 0.0, ranks)
-    if figures:
-        from .figures import make_figures
-
-        rep.figures = make_figures(rep, out)
-    rep.seconds_analysis = time.perf_counter() - start
-    output.write_json(rep)
-    output.write_html(rep)
-    return rep
+        return getattr(reproduction, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,18 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import rmt, theory
-from .checks import (
-    PAPER_E1,
-    ExperimentData,
-    PointRef,
-    kappa_of,
-    paper_grid,
-    same_cluster,
-    semicircle_fit_factor,
-)
+from ..rmt.calibration import semicircle_fit_factor
+from .data import PAPER_E1, ExperimentData, PointRef, kappa_of, paper_grid, same_cluster
 
 if TYPE_CHECKING:
-    from . import Reproduction
+    from .reproduction import Reproduction
 
 DPI = 80
 Figure = tuple[str, str, str]

@@ -4,7 +4,7 @@
 One table per experiment, naming the sweep configs (next to the manifest) that make it up and
 the stationary window that is analysed:
 
-    [lattice]                      # experiment name (see EXPERIMENTS)
+    [lattice]                      # experiment name (see experiments.py)
     configs = ["grbm-a0.01-b16.toml", ...]
     window_t = [100, 200]          # analyse every measurement with t = n*alpha in [100, 200]
                                    # (per file, with its smallest alpha); default: the last one
@@ -32,24 +32,12 @@ from typing import Any
 from ..config import Config, load
 from ..errors import ConfigError
 from ..tables import Table
+from .experiments import EXPERIMENTS
 
 MANIFEST = "reproduce.toml"
 #: the manifest table of job-script inputs (not an experiment)
 JOBS = "jobs"
 JOB_KEYS = ("nodes", "ranks_per_node", "time")
-
-#: experiment name -> what it is (physics.md §4) and the §6 items it feeds
-EXPERIMENTS: dict[str, str] = {
-    "init": "learning from a random start: Marchenko-Pastur at step 0, fixed point, UV cut-off (items 8, 11)",
-    "lattice": "E1, E2, E7: GRBM alpha and |B| scans on the lattice target, linear scaling "
-    "(items 1-5, 9, 12)",
-    "long": "E3: long stationary GRBM runs, eigenvalue time series (item 10)",
-    "cluster8": "E9: fully degenerate GRBM cluster, n = 8 (items 7, 9)",
-    "cluster65": "E9: fully degenerate GRBM cluster, n = 65, semicircle (item 7)",
-    "ts": "E4, E5, E6: 2x2 teacher-student alpha, |B| and noise scans (items 4-6, 12)",
-    "linear_one": "E10: linear one-hidden-layer net, one species (item 13)",
-    "linear_two": "E10: linear one-hidden-layer net, two species (item 13)",
-}
 
 
 @dataclass(frozen=True)
@@ -175,7 +163,7 @@ def read_manifest(recipes: Path, size: str) -> Manifest:
             where = f"{path}: [{name}]"
             series = window_steps(cfg, windows["series_t"], where, "series_t")
             runs.append(Run(stem, cfg_path, cfg, window_steps(cfg, window_t, where), series))
-        experiments.append(ExperimentRecipe(name, EXPERIMENTS[name], tuple(runs), window_t))
+        experiments.append(ExperimentRecipe(name, EXPERIMENTS[name].description, tuple(runs), window_t))
     if not experiments:
         raise ConfigError(f"{path}: names no experiment")
     runs = [r.name for e in experiments for r in e.runs]

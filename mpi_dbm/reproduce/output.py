@@ -13,7 +13,7 @@ from .. import __version__
 from .rows import ALPHA, FAIL, INCONCLUSIVE, N_SIGMA, NOT_RUN, PASS, Row
 
 if TYPE_CHECKING:
-    from . import Reproduction
+    from .reproduction import Reproduction
 
 RULE = (
     f"A part passes when its tolerance band lies within {N_SIGMA:g} combined standard errors of the "

@@ -18,7 +18,7 @@ inconclusive rather than failing when the sample is too small to have power.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 PASS, FAIL, INCONCLUSIVE, NOT_RUN = "pass", "fail", "inconclusive", "not run"
@@ -180,3 +180,24 @@ class Row:
             "missing": self.missing,
             "parts": [p.record() for p in self.parts],
         }
+
+
+#: a check's rows by id ("2a" -> Row)
+Rows = dict[str, Row]
+
+
+def fresh(*templates: Row) -> Rows:
+    """New rows (no parts yet) from a check's row templates, keyed by id in template order."""
+    return {t.id: replace(t, parts=[]) for t in templates}
+
+
+def not_run(row: Row, *names: str) -> Row:
+    """Mark a row as not measurable because an experiment (or part of one) was not run."""
+    row.missing = f"experiment {' / '.join(names)} not run"
+    return row
+
+
+def all_not_run(rows: Rows, *names: str) -> Rows:
+    for row in rows.values():
+        not_run(row, *names)
+    return rows
