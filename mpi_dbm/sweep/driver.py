@@ -178,10 +178,16 @@ def run_sweep(
             if pre.error is None:
                 assert lock is not None
                 lock.acquire(break_lock=break_lock)
+                # again under the lock: a run that held it meanwhile may have made the file
+                pre = preflight(path, config, force=force, resume=resume)
+                if pre.error is not None:
+                    lock.release()
             return pre
         except ResultsFileError as exc:
+            _release(lock)
             return Preflight(str(exc), False, None)
         except Exception as exc:  # e.g. permissions, a broken file system
+            _release(lock)
             return Preflight(f"cannot prepare {path}: {exc!r}", False, None)
 
     pre = comm.bcast(check_path() if rank == 0 else None)
