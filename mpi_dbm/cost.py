@@ -2,10 +2,11 @@
 made before anything is built or written (`footprint`, `check_resources`).
 
 The size estimates are upper bounds from the families' own accounting (`memory_terms`,
-`flops_per_step`, `values_per_measurement` of each spec): the arrays one work unit of
-`block_size` replicas allocates (weights, chains, scratch, data sets, its records), what
-every rank holds for the whole sweep (task table, masks, units), the results file, and the
-time of one step of a unit at a nominal FLOP_RATE. `check_resources` refuses, with one
+`flops_per_step`, `values_per_measurement` of each spec; a family without them is asked
+through its built model: `memory_bytes(replicas, batch_size)`, its spectra and scalars):
+the arrays one work unit of `block_size` replicas allocates (weights, chains, scratch, data
+sets, its records), what every rank holds for the whole sweep (task table, masks, units), the
+results file, and the time of one step of a unit at a nominal FLOP_RATE. `check_resources` refuses, with one
 message naming the key and the estimate, a config whose memory per rank exceeds what this
 machine has (physical memory or the cgroup limit, or MPI_DBM_MEMORY; divided by the ranks
 on the node when the MPI launcher says how many), unless forced.
@@ -34,6 +35,8 @@ SLOW_STEP_SECONDS = 10.0
 TASK_BYTES = 64
 UNIT_BYTES = 1024
 MEASUREMENT_BYTES = 64
+#: a family that only counts what its stack holds (`memory_bytes`) needs this much more at its peak
+FALLBACK_BUILD_FACTOR = 3
 #: bytes per task in the results file besides its spectra and scalars (the /tasks columns)
 TASK_FILE_BYTES = 40
 #: environment variable giving the memory this job may use (bytes; K, M, G, T suffixes)
@@ -109,7 +112,14 @@ def footprint(config: Config) -> Footprint:
     n_meas = config.train.steps // config.train.measure_every + 1
     n_units = len(config.sweep.points) * -(-config.sweep.replicas // block)
     per_meas = getattr(spec, "values_per_measurement", None)
-    values = per_meas() if per_meas is not None else 0
+    built = None  # a family without spec-level estimates: ask its (cheaply built) model instead
+    if per_meas is None or not hasattr(spec, "memory_terms"):
+        built = models.build(spec, shared_data_seed(config.sweep.seed))
+    if per_meas is not None:
+        values = per_meas()
+    else:
+        assert built is not None
+        values = sum(info.size for info in built.spectra) + len(built.scalars)
     unit_terms: list[MemoryTerm] = []
     worst = -1
     memory_of = getattr(spec, "memory_terms", None)
@@ -117,7 +127,16 @@ def footprint(config: Config) -> Footprint:
     step_seconds: float | None = None
     step_key = f"[model] kind = {spec.kind!r}"
     for bs in sorted({bs for _, bs in config.sweep.points}):
-        terms = [MemoryTerm(*t) for t in memory_of(bs, block)] if memory_of is not None else []
+        if memory_of is not None:
+            terms = [MemoryTerm(*t) for t in memory_of(bs, block)]
+        elif built is not None and hasattr(built, "memory_bytes"):  # e.g. kind = "multilayer"
+            # what a stack holds, by the model's count; x FALLBACK_BUILD_FACTOR for the temporaries
+            # of building it (multilayer: traced peak 2.0x its count, tests/test_cost.py)
+            held = int(built.memory_bytes(block, bs))
+            what = f"the data, weights and scratch of {block} replicas"
+            terms = [MemoryTerm(f"[model] kind = {spec.kind!r}", what, FALLBACK_BUILD_FACTOR * held)]
+        else:
+            terms = []
         if sum(t.bytes for t in terms) > worst:
             worst, unit_terms = sum(t.bytes for t in terms), terms
         if flops_of is not None:
@@ -198,7 +217,8 @@ def check_resources(
         )
         per = f" / {n} ranks on this node" if n > 1 else ""
         unit_sized = top.key.startswith(("[model]", "[target]", "[sweep] batch size"))
-        fix = f"lower {top.key.split(' = ')[0]}" + (
+        name = top.key.split(" = ")[0]
+        fix = ("shrink the model (its size keys)" if name == "[model] kind" else f"lower {name}") + (
             f" or [sweep] block_size = {config.sweep.block_size} (replicas trained together)"
             if unit_sized and config.sweep.block_size > 1
             else ""
