@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import rmt, theory
+from ..analysis.observables import ClusterStats
 from ..rmt.calibration import semicircle_fit_factor
-from .data import PAPER_E1, ExperimentData, PointRef, kappa_of, paper_grid, same_cluster
+from .data import ExperimentData, PointRef, kappa_of, paper_grid, same_cluster
+from .figure_data import is_alpha_scan, scaling_sets, series
 
 if TYPE_CHECKING:
     from .reproduction import Reproduction
@@ -52,11 +54,27 @@ def _hist(ax, x, bins, color, label, lw=1.0):
     ax.step(0.5 * (e[1:] + e[:-1]), h, where="mid", color=color, lw=lw, label=label)
 
 
-def _is_alpha_scan(p: PointRef) -> bool:
-    return p.bs == 16 and any(math.isclose(p.alpha, a) for a in PAPER_E1)
+# -- P(s) ------------------------------------------------------------------------------------
+def _unscaled_panel(ax: Any, st0: ClusterStats, pts: list[PointRef]) -> None:
+    """P(S) of one GRBM pair across the α scan, each with the surmise of its measured ⟨S⟩."""
+    for p, c in zip(pts, _colors(len(pts)), strict=True):
+        st = next(x for x in p.stats if same_cluster(x, st0))
+        if st.spacings is None:
+            continue
+        mean = st.values["mean_spacing"]["value"]
+        S = st.spacings * mean
+        _hist(ax, S, np.linspace(0, 3.5 * S.mean(), 22), c, f"α={p.alpha:g}")
+        grid = np.linspace(0, 3.5 * mean, 200)
+        ax.plot(
+            grid,
+            math.pi * grid / (2 * mean**2) * np.exp(-math.pi * grid**2 / (4 * mean**2)),
+            color=c,
+            lw=0.6,
+        )
+    ax.set_title(f"unscaled P(S), κ = {kappa_of(pts[0], st0):.4g}")
+    ax.set_xlabel("S")
 
 
-# -- P(s) -------------------------------------------------------------------------------------
 def fig_spacings(rep: Reproduction, outdir: Path) -> Figure | None:
     lat, ts = rep.experiments.get("lattice"), rep.experiments.get("ts")
     if lat is None and ts is None:
@@ -64,7 +82,7 @@ def fig_spacings(rep: Reproduction, outdir: Path) -> Figure | None:
     plt = _plt()
     panels = []
     if lat is not None:
-        pts = sorted([p for p in lat.points if _is_alpha_scan(p)], key=lambda p: p.alpha)
+        pts = sorted([p for p in lat.points if is_alpha_scan(p)], key=lambda p: p.alpha)
         for st0 in pts[0].of_kind(2) if pts else []:
             panels.append(("GRBM", st0, pts))
     ts_groups = []
@@ -98,24 +116,8 @@ def fig_spacings(rep: Reproduction, outdir: Path) -> Figure | None:
         ax.legend(ncol=2)
     if panels:  # unscaled P(S) of one pair: the width grows as √(α/|B|)
         _, st0, pts = panels[0]
-        ax = axes[k]
+        _unscaled_panel(axes[k], st0, pts)
         k += 1
-        for p, c in zip(pts, _colors(len(pts)), strict=True):
-            st = next(x for x in p.stats if same_cluster(x, st0))
-            if st.spacings is None:
-                continue
-            mean = st.values["mean_spacing"]["value"]
-            S = st.spacings * mean
-            _hist(ax, S, np.linspace(0, 3.5 * S.mean(), 22), c, f"α={p.alpha:g}")
-            grid = np.linspace(0, 3.5 * mean, 200)
-            ax.plot(
-                grid,
-                math.pi * grid / (2 * mean**2) * np.exp(-math.pi * grid**2 / (4 * mean**2)),
-                color=c,
-                lw=0.6,
-            )
-        ax.set_title(f"unscaled P(S), κ = {kappa_of(pts[0], st0):.4g}")
-        ax.set_xlabel("S")
     for title, pts in ts_groups:
         ax = axes[k]
         k += 1
@@ -141,108 +143,84 @@ def fig_spacings(rep: Reproduction, outdir: Path) -> Figure | None:
 
 
 # -- linear scaling ---------------------------------------------------------------------------
-def _series(exp: ExperimentData, key: str, xfun, group):
-    out: dict[str, list] = {}
-    for p in exp.points:
-        for st in p.of_kind(2):
-            v, e = p.value(st, key)
-            out.setdefault(group(p), []).append((xfun(p, st), v, e, p.value(st, "mean_spacing")))
-    return out
+MARKERS = "osD^v"
+
+
+def _scaling_panel(
+    ax: Any,
+    key: str,
+    ylabel: str,
+    name: str,
+    exp: ExperimentData,
+    xfun: Any,
+    group: Any,
+    xlabel: str,
+    pred: float,
+) -> None:
+    """One statistic against its predicted scale, with the pooled proportional fit and the prediction."""
+    from ..analysis.scaling import proportional_fit
+
+    allx = []
+    for (g, vals), m in zip(series(exp, key, xfun, group).items(), MARKERS, strict=False):
+        x, y, e = (np.array([v[i] for v in vals]) for i in range(3))
+        ax.errorbar(x, y, yerr=e, fmt=m, ms=3, lw=0.6, label=g)
+        allx += list(x)
+    fitted = [
+        (xfun(p, st), *p.value(st, key))
+        for p in exp.points
+        if name != "GRBM" or paper_grid(p)
+        for st in p.of_kind(2)
+    ]
+    f = proportional_fit(key, *zip(*fitted, strict=True), None) if fitted else None
+    line = np.linspace(0, max(allx) * 1.05, 10)
+    if f:
+        ax.plot(line, f.slope * line, "r-", lw=1, label=f"fit a = {f.slope:.3f} ± {f.slope_error:.3f}")
+    ax.plot(
+        line,
+        pred * line,
+        "k--",
+        lw=0.8,
+        label=f"{pred:.3f} (small α/|B|)" if name == "GRBM" else f"{pred:.3f} (α = 0.1)",
+    )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{name}: {ylabel}")
+    ax.legend()
+
+
+def _goe_panel(ax: Any, name: str, exp: ExperimentData, xfun: Any, group: Any) -> None:
+    """√πσ against ⟨S⟩ on y = x (item 5)."""
+    s = series(exp, "sqrt_pi_sigma", xfun, group)
+    for (g, vals), m in zip(s.items(), MARKERS, strict=False):
+        ax.errorbar(
+            [v[3][0] for v in vals],
+            [v[1] for v in vals],
+            xerr=[v[3][1] for v in vals],
+            yerr=[v[2] for v in vals],
+            fmt=m,
+            ms=3,
+            lw=0.6,
+            label=g,
+        )
+    top = max(v[3][0] for vals in s.values() for v in vals) * 1.05
+    ax.plot([0, top], [0, top], "k--", lw=0.8, label="y = x")
+    ax.set_xlabel("⟨S⟩")
+    ax.set_ylabel("√π σ")
+    ax.set_title(f"{name}: 2×2 GOE structure")
+    ax.legend()
 
 
 def fig_scaling(rep: Reproduction, outdir: Path) -> Figure | None:
     lat, ts = rep.experiments.get("lattice"), rep.experiments.get("ts")
     if lat is None and ts is None:
         return None
-    from ..analysis.scaling import proportional_fit
-
     plt = _plt()
-    sets = []
-    if lat is not None:
-
-        def g_lat(p):
-            if _is_alpha_scan(p):
-                return "α scan, |B| = 16"
-            return "|B| scan, α = 0.1" if math.isclose(p.alpha, 0.1) else "equal-α/|B| points"
-
-        sets.append(
-            (
-                "GRBM",
-                lat,
-                lambda p, st: st.predicted["sqrt_v"],
-                g_lat,
-                "√(α(μ²−κ)/|B|)",
-                math.sqrt(2 * math.pi),
-            )
-        )
-    if ts is not None:
-
-        def g_ts(p):
-            if not math.isclose(p.model.noise_strength, 0.1):
-                return "ε scan"
-            return "α scan" if p.bs == 16 and not math.isclose(p.alpha, 0.1) else "|B| scan"
-
-        sets.append(
-            (
-                "teacher–student",
-                ts,
-                lambda p, st: math.sqrt(p.alpha * p.model.noise_strength**2 / p.bs),
-                g_ts,
-                "√(αA/|B|)",
-                theory.ts_spacing_prefactor(0.1),
-            )
-        )
+    sets = scaling_sets(lat, ts)
     fig, axes = plt.subplots(len(sets), 3, figsize=(9.6, 2.8 * len(sets)), squeeze=False)
-    markers = "osD^v"
     for row, (name, exp, xfun, group, xlabel, pred) in zip(axes, sets, strict=True):
         for ax, key, ylabel in ((row[0], "mean_spacing", "⟨S⟩"), (row[1], "sqrt_pi_sigma", "√π σ")):
-            allx = []
-            for (g, vals), m in zip(_series(exp, key, xfun, group).items(), markers, strict=False):
-                x, y, e = (np.array([v[i] for v in vals]) for i in range(3))
-                ax.errorbar(x, y, yerr=e, fmt=m, ms=3, lw=0.6, label=g)
-                allx += list(x)
-            fitted = [
-                (xfun(p, st), *p.value(st, key))
-                for p in exp.points
-                if name != "GRBM" or paper_grid(p)
-                for st in p.of_kind(2)
-            ]
-            f = proportional_fit(key, *zip(*fitted, strict=True), None) if fitted else None
-            line = np.linspace(0, max(allx) * 1.05, 10)
-            if f:
-                ax.plot(
-                    line, f.slope * line, "r-", lw=1, label=f"fit a = {f.slope:.3f} ± {f.slope_error:.3f}"
-                )
-            ax.plot(
-                line,
-                pred * line,
-                "k--",
-                lw=0.8,
-                label=f"{pred:.3f} (small α/|B|)" if name == "GRBM" else f"{pred:.3f} (α = 0.1)",
-            )
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(ylabel)
-            ax.set_title(f"{name}: {ylabel}")
-            ax.legend()
-        ax = row[2]
-        s = _series(exp, "sqrt_pi_sigma", xfun, group)
-        for (g, vals), m in zip(s.items(), markers, strict=False):
-            ax.errorbar(
-                [v[3][0] for v in vals],
-                [v[1] for v in vals],
-                xerr=[v[3][1] for v in vals],
-                yerr=[v[2] for v in vals],
-                fmt=m,
-                ms=3,
-                lw=0.6,
-                label=g,
-            )
-        top = max(v[3][0] for vals in s.values() for v in vals) * 1.05
-        ax.plot([0, top], [0, top], "k--", lw=0.8, label="y = x")
-        ax.set_xlabel("⟨S⟩")
-        ax.set_ylabel("√π σ")
-        ax.set_title(f"{name}: 2×2 GOE structure")
-        ax.legend()
+            _scaling_panel(ax, key, ylabel, name, exp, xfun, group, xlabel, pred)
+        _goe_panel(row[2], name, exp, xfun, group)
     name = _save(fig, outdir, "repro_scaling.png")
     return (
         name,
