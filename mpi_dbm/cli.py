@@ -82,28 +82,16 @@ def main(ctx: click.Context) -> None:
 
 # -- run ---------------------------------------------------------------------------
 def _duration(text: str | None) -> float | None:
-    """Seconds from 'SECONDS', 'MM:SS', 'HH:MM:SS' or 'D-HH:MM:SS' (the SLURM forms)."""
+    """Seconds from 'SECONDS', 'MM:SS', 'HH:MM:SS' or 'D-HH:MM:SS' (durations.py)."""
     if text is None:
         return None
-    if text.strip().startswith("-"):
-        raise click.BadParameter(f"{text!r}: must be positive")
+    from .durations import parse_duration
+    from .errors import ConfigError
+
     try:
-        days, clock = 0, text
-        if "-" in clock:
-            d, clock = clock.split("-", 1)
-            days = int(d)
-        parts = [float(p) for p in clock.split(":")]
-        if len(parts) > 3 or any(p < 0 or p != p for p in parts):
-            raise ValueError
-        seconds = 0.0
-        for p in parts:
-            seconds = seconds * 60 + p
-        seconds += days * 86400
-    except ValueError:
-        raise click.BadParameter(f"{text!r}: use SECONDS, MM:SS, HH:MM:SS or D-HH:MM:SS") from None
-    if not 0 < seconds < float("inf"):
-        raise click.BadParameter(f"{text!r}: must be positive and finite")
-    return seconds
+        return parse_duration(text, "--time-limit")
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--time-limit: ")) from None
 
 
 @main.command()
@@ -502,7 +490,7 @@ def config_show() -> None:
 def config_check(config_file: str, ranks: int, no_timing: bool, canonical: bool, force_size: bool) -> None:
     """Validate CONFIG_FILE; print the task count, memory and file size estimates, and a measured
     cost estimate. A config that cannot fit in this machine's memory is refused, as by `run`."""
-    from .sweep.progress import format_duration
+    from .durations import format_duration
 
     cfg = _load_config(config_file)
     if canonical:

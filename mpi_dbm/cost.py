@@ -98,7 +98,7 @@ def format_bytes(n: float) -> str:
 
 
 def _format_seconds(s: float) -> str:
-    from .sweep.progress import format_duration
+    from .durations import format_duration
 
     return format_duration(s)
 

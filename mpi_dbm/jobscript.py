@@ -27,6 +27,7 @@ from pathlib import Path
 from . import __version__
 from .config import Config
 from .cost import CostEstimate
+from .durations import format_duration, parse_duration
 from .errors import ConfigError
 from .resources import template_path
 
@@ -41,7 +42,6 @@ STARTUP_SECONDS = 30
 #: below this many seconds of run time a job is pointless
 MIN_RUN_SECONDS = 60
 _NAME = re.compile(r"^[A-Za-z0-9_.:,@+%=-]+$")
-_WALLTIME = re.compile(r"^(?:(\d+)-)?(\d+):(\d\d):(\d\d)$")
 
 
 def template_dir() -> Path:
@@ -51,15 +51,8 @@ def template_dir() -> Path:
 
 # -- parsing of option values --------------------------------------------------------
 def parse_walltime(text: str, option: str = "--time") -> int:
-    """Seconds from 'HH:MM:SS' or 'D-HH:MM:SS' (hours may exceed 23 without a day part)."""
-    m = _WALLTIME.match(text.strip())
-    if not m or int(m.group(3)) >= 60 or int(m.group(4)) >= 60 or (m.group(1) and int(m.group(2)) >= 24):
-        raise ConfigError(f"{option}: use HH:MM:SS or D-HH:MM:SS (e.g. 12:00:00), got {text!r}")
-    days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
-    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-    if total <= 0:
-        raise ConfigError(f"{option}: must be positive, got {text!r}")
-    return total
+    """Whole seconds from 'HH:MM:SS' or 'D-HH:MM:SS' (hours may exceed 23 without a day part)."""
+    return round(parse_duration(text, option, clock=True))
 
 
 def parse_count(text: str | int, option: str, minimum: int = 1) -> int:
@@ -73,17 +66,9 @@ def parse_count(text: str | int, option: str, minimum: int = 1) -> int:
     return value
 
 
-def format_walltime(seconds: int, days: bool = False) -> str:
+def format_walltime(seconds: float, days: bool = False) -> str:
     """HH:MM:SS (hours unbounded), or D-HH:MM:SS from one day on when `days`."""
-    h, rest = divmod(int(seconds), 3600)
-    m, s = divmod(rest, 60)
-    if days and h >= 24:
-        return f"{h // 24}-{h % 24:02d}:{m:02d}:{s:02d}"
-    return f"{h:02d}:{m:02d}:{s:02d}"
-
-
-def _hours(seconds: float) -> str:
-    return format_walltime(round(seconds))
+    return format_duration(seconds, pad=True, days=days)
 
 
 # -- what the user asked for ------------------------------------------------------------
@@ -282,15 +267,16 @@ def warnings_for(config: Config, options: JobOptions, t: Timing | None) -> list[
         return out
     if t.jobs_needed is None:
         out.append(
-            f"one work unit takes ~{_hours(t.longest_unit)}, longer than the usable "
-            f"{_hours(t.usable_per_job)} of a {format_walltime(options.walltime)} job: the sweep can "
-            "never finish; raise --time or lower [sweep] block_size"
+            f"one work unit takes ~{format_walltime(t.longest_unit)}, longer than the usable "
+            f"{format_walltime(t.usable_per_job)} of a {format_walltime(options.walltime)} job: the sweep "
+            "can never finish; raise --time or lower [sweep] block_size"
         )
     elif t.jobs_needed > t.jobs_allowed:
         what = "each chunk needs" if options.array else "the sweep needs"
         out.append(
-            f"{what} ~{_hours(t.seconds_needed)} on {t.effective_ranks} busy rank(s), i.e. ~{t.jobs_needed} "
-            f"job(s) of {format_walltime(options.walltime)}, but the script allows {t.jobs_allowed} "
+            f"{what} ~{format_walltime(t.seconds_needed)} on {t.effective_ranks} busy rank(s), "
+            f"i.e. ~{t.jobs_needed} job(s) of {format_walltime(options.walltime)}, but the script allows "
+            f"{t.jobs_allowed} "
             f"(1 + {options.restarts} continuation(s)); raise --time, --nodes, "
             + ("--requeue" if options.scheduler == "slurm" and not options.chain else "--chain")
             + (" or --array" if not options.array and not options.chain else "")
@@ -378,7 +364,7 @@ def _header(config: Config, o: JobOptions, t: Timing | None, warns: list[str], c
         lines += [
             f"cost estimate (timed on the machine that rendered this; cluster cores differ): "
             f"{t.core_seconds / 3600:.3g} core-hours,",
-            f"  {per}: {t.units_per_job} work units, ~{_hours(t.seconds_needed)} on "
+            f"  {per}: {t.units_per_job} work units, ~{format_walltime(t.seconds_needed)} on "
             f"{t.effective_ranks} busy rank(s); jobs needed: {need}, allowed: {t.jobs_allowed}",
         ]
     lines += [f"WARNING: {w}" for w in warns]

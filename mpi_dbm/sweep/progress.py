@@ -6,12 +6,9 @@ import sys
 import time
 from typing import TextIO
 
+from ..durations import format_duration
 
-def format_duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}"
+__all__ = ["Progress", "format_duration"]
 
 
 class Progress:

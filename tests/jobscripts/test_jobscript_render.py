@@ -267,8 +267,8 @@ BAD = {
     "nodes 0": (with_option(GOOD, "--nodes", "0"), "--nodes: must be >= 1, got 0"),
     "nodes not a number": (with_option(GOOD, "--nodes", "two"), "--nodes: must be a whole number, got 'two'"),
     "ranks 0": (with_option(GOOD, "--ranks-per-node", "0"), "--ranks-per-node: must be >= 1"),
-    "malformed time": (with_option(GOOD, "--time", "12h"), "--time: use HH:MM:SS or D-HH:MM:SS"),
-    "minutes 60": (with_option(GOOD, "--time", "1:60:00"), "--time: use HH:MM:SS"),
+    "malformed time": (with_option(GOOD, "--time", "12h"), "--time: '12h': use HH:MM:SS or D-HH:MM:SS"),
+    "minutes 60": (with_option(GOOD, "--time", "1:60:00"), "--time: '1:60:00': use HH:MM:SS"),
     "unknown scheduler": (
         with_option(GOOD, "--scheduler", "lsf"),
         "--scheduler: must be slurm or pbs, got 'lsf'",
