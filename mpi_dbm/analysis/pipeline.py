@@ -28,6 +28,16 @@ from .expect import (
 )
 from .observables import MIN_REALISATIONS, ClusterStats, cluster_stats
 from .scaling import CollapseTest, ProportionalFit, collapse_test, equal_temperature_groups, proportional_fit
+from .sde import SdeResult, dyson_fits
+from .spectral import (
+    MIN_LEVELS,
+    ORDERS,
+    REFERENCE_ROWS,
+    UNFOLD_TRIM,
+    initial_edge,
+    level_set_stats,
+    level_sets,
+)
 
 #: errors are jackknife over replicas, so a point needs this many finished replicas
 MIN_REPLICAS = 2
@@ -80,6 +90,13 @@ class Analysis:
     initial: dict[str, dict[str, Any]]
     relaxation: dict[str, list[dict[str, Any]]]
     verdicts: list[Verdict] = field(default_factory=list)
+    #: (spectrum, point index) -> statistics of each level set of ≥ MIN_LEVELS levels (spectral.py)
+    spectral: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    #: spectrum -> largest eigenvalue at step 0 against Johnstone–Wishart (spectral.initial_edge)
+    initial_edge: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: measurement series of the window ({"note"} without one) and the Dyson SDE fits (sde.py)
+    dyson_series: dict[str, Any] = field(default_factory=dict)
+    dyson: list[SdeResult] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         ds = self.dataset
@@ -100,6 +117,7 @@ class Analysis:
                 entry["spectra"][name] = {
                     "clusters": [s.record() for s in self.stats.get((name, p.index), [])],
                     "universality": self.universality.get((name, p.index)),
+                    "level_sets": self.spectral.get((name, p.index), []),
                 }
             points.append(entry)
         return {
@@ -121,8 +139,71 @@ class Analysis:
             "mean_shift": self.shift_fits,
             "initial_spectrum": self.initial,
             "relaxation": self.relaxation,
+            "spectral_statistics": SPECTRAL_METHOD,
+            "initial_edge": self.initial_edge,
+            "dyson_sde": {
+                "series": self.dyson_series,
+                "fits": [
+                    {
+                        "spectrum": r.spectrum,
+                        "point": r.point,
+                        "temperature": self.dataset.points[r.point].temperature,
+                        **r.record,
+                    }
+                    for r in self.dyson
+                ],
+            },
             "verdicts": [v.record() for v in self.verdicts],
         }
+
+
+#: how the statistics under points[].spectra[].level_sets were made (summary.json)
+SPECTRAL_METHOD = {
+    "level_sets": f"family clusters of >= {MIN_LEVELS} levels, or the whole spectrum of >= {MIN_LEVELS} "
+    "levels when the family gives no clusters",
+    "nth_ratios": f"<r~^(n)>, n = {', '.join(map(str, ORDERS))} (Tekur et al. 2018), pooled over the window, "
+    "jackknife over replicas; consistent iff the two-sided z test against the matched-size reference "
+    "(sampled GOE/GUE/Poisson spectra of as many levels) has p >= alpha; "
+    "large_n: beta'-surmise / beta-prime(n, n)",
+    "long_range": f"Sigma2(L), Delta3(L), K(tau) of the last analysed measurement of each replica after an "
+    f"ensemble unfolding (pooled staircase, PCHIP, trim {UNFOLD_TRIM} per side); references: N -> infinity "
+    "(Mehta ch. 16) and matched-size GOE samples (GOE and Poisson for K) unfolded identically",
+    "edge": "largest level of a set that is the whole spectrum (one GOE-like cluster), one per replica: "
+    "two-sample KS against the same scaling of sampled n x n GOE matrices (decision) and Tracy-Widom F1",
+    "reference_matrices": REFERENCE_ROWS,
+}
+
+
+def _spectral(ds: Dataset, clusters: dict[str, list[Cluster]], detected: dict[str, bool], alpha: float):
+    out: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for name in ds.spectra:
+        size = ds.points[0].samples[name].shape[-1]
+        sets = level_sets(clusters[name], detected[name], size)
+        if not sets:
+            continue
+        for p in ds.points:
+            if p.n_done < MIN_REPLICAS:
+                continue
+            out[(name, p.index)] = [
+                level_set_stats(
+                    p.samples[name][..., ls.start : ls.stop], ls, alpha, ls.expected_goe and ls.whole
+                )
+                for ls in sets
+            ]
+    return out
+
+
+def _initial_edges(ds: Dataset, exp: Expectation, alpha: float) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name in ds.spectra:
+        law = exp.initial_law(name)
+        if law is None or not np.any(ds.steps == 0):
+            continue
+        try:
+            out[name] = initial_edge(ds.initial[name], law, alpha)
+        except rmt.InsufficientDataError as exc:
+            out[name] = {"not_enough_data": str(exc)}
+    return out
 
 
 def _cluster_rows(point: PointData, name: str, c: Cluster) -> np.ndarray:
@@ -266,6 +347,9 @@ def analyze(path: str | Path, parameters: AnalysisParameters | None = None) -> A
         _initial(ds, exp),
         _relaxation(ds, exp, clusters),
     )
+    analysis.spectral = _spectral(ds, clusters, detected, params.alpha)
+    analysis.initial_edge = _initial_edges(ds, exp, params.alpha)
+    analysis.dyson_series, analysis.dyson = dyson_fits(ds, exp, clusters, detected, MIN_REPLICAS)
     analysis.verdicts = _verdicts(analysis)
     return analysis
 
@@ -506,7 +590,149 @@ def _verdicts(a: Analysis) -> list[Verdict]:
                 f"ratio {fit['ratio']:.3g} +- {fit['ratio_err']:.2g} (expected {ini['expected_ratio']:.3g})",
             )
         )
+    return out + _spectral_verdicts(a)
+
+
+def _nth_ratio_status(rec: dict[str, Any], expected_goe: bool) -> str:
+    """As `_ratio_status` over the orders: fail if GOE is rejected at any order; pass if GOE is
+    consistent at every order and Poisson rejected at one at least; else inconclusive. A set with
+    no GOE prediction (a whole spectrum) gets "info"."""
+    orders = [r for r in rec.values() if "consistent" in r]
+    if not expected_goe:
+        return "info"
+    if any("goe" not in r["consistent"] for r in orders):
+        return "fail"
+    return "pass" if any("poisson" in r["rejected"] for r in orders) else "inconclusive"
+
+
+def _nth_ratio_detail(rec: dict[str, Any]) -> str:
+    parts = []
+    for key, r in rec.items():
+        if "not_enough_data" in r:
+            parts.append(f"{key}: {r['not_enough_data']}")
+            continue
+        refs = ", ".join(f"{e.upper()} {x['matched']:.4f}" for e, x in r["references"].items())
+        ok = ", ".join(e.upper() for e in r["consistent"]) or "none"
+        parts.append(
+            f"<r~^({key[1:]})> = {r['value']:.4f} +- {r['error']:.2g} (matched {refs}; consistent: {ok})"
+        )
+    return "; ".join(parts)
+
+
+def _long_range_detail(rec: dict[str, Any]) -> str:
+    parts = [f"unfolding: {rec['unfolding']['method']}"]
+    for key, sym in (("number_variance", "Sigma2"), ("rigidity", "Delta3")):
+        if key not in rec:
+            continue
+        r = rec[key]
+        vals = [
+            f"{sym}({L:g}) = {v:.3g} +- {e:.2g} (GOE {g:.3g}, N -> infinity {gi:.3g}; Poisson {q:.3g})"
+            for L, v, e, g, gi, q in zip(
+                r["lengths"],
+                r["values"],
+                r["errors"],
+                r["matched"]["goe"],
+                r["large_n"]["goe"],
+                r["large_n"]["poisson"],
+                strict=True,
+            )
+        ]
+        parts.append("; ".join(vals))
+    if "long_range_not_enough_data" in rec:
+        parts.append(f"Sigma2, Delta3: {rec['long_range_not_enough_data']}")
+    if "form_factor" in rec:
+        f = rec["form_factor"]
+        vals = [
+            f"K({t:.2g}) = {v:.3g} +- {e:.2g} (GOE {g:.3g}, N -> infinity {gi:.3g})"
+            for t, v, e, g, gi in zip(
+                f["tau"], f["values"], f["errors"], f["matched"]["goe"], f["large_n"]["goe"], strict=True
+            )
+        ]
+        parts.append("form factor: " + "; ".join(vals[:4]))
+    elif "form_factor_not_enough_data" in rec:
+        parts.append(f"form factor: {rec['form_factor_not_enough_data']}")
+    return "; ".join(parts)
+
+
+def _edge_detail(e: dict[str, Any]) -> str:
+    tw, m = e["tracy_widom_1"], e["matched"]
+    return (
+        f"{e['n_matrices']} largest levels, mean {e['mean']:.3f}, variance {e['variance']:.3f}; matched-size "
+        f"reference: mean {m['mean']:.3f}, variance {m['variance']:.3f}, two-sample KS p = {m['ks_p']:.3g}; "
+        f"Tracy-Widom F1 (N -> infinity): KS p = {tw['ks_p']:.3g}, z(mean) {tw['z_mean']:+.1f}, "
+        f"z(variance) {tw['z_variance']:+.1f}"
+    )
+
+
+def _dyson_verdicts(a: Analysis) -> list[Verdict]:
+    out: list[Verdict] = []
+    for r in a.dyson:
+        check = f"{r.spectrum} point {r.point} {r.label}: Dyson SDE: beta = 1 within 3 sigma"
+        rec = r.record
+        if "not_enough_data" in rec:
+            out.append(Verdict(check, "inconclusive", rec["not_enough_data"]))
+        elif "note" in rec:
+            out.append(Verdict(check, "info", rec["note"]))
+        else:
+            ok = math.isfinite(rec["beta_pull"]) and abs(rec["beta_pull"]) < 3
+            out.append(
+                Verdict(
+                    check,
+                    "pass" if ok else "fail",
+                    f"beta = {rec['beta']:.3f} +- {rec['beta_error']:.3f} (pull {rec['beta_pull']:+.1f}); "
+                    f"repulsion/T = {rec['repulsion_over_T']:.3f} +- {rec['repulsion_over_T_error']:.3f}, "
+                    f"diffusion/T = {rec['diffusion_over_T']:.3f} +- {rec['diffusion_over_T_error']:.3f} "
+                    f"(predicted 1); dt = {rec['dt']:.3g}, {rec['fit']['method']}",
+                )
+            )
     return out
+
+
+def _spectral_verdicts(a: Analysis) -> list[Verdict]:
+    out: list[Verdict] = []
+    for (name, idx), sets in sorted(a.spectral.items(), key=lambda kv: kv[0][1]):
+        for rec in sets:
+            head = f"{name} point {idx} {rec['label']}"
+            missing = rec["not_enough_data"]
+            if "nth_ratios" in rec:
+                out.append(
+                    Verdict(
+                        f"{head}: n-th order ratios GOE",
+                        _nth_ratio_status(rec["nth_ratios"], rec["expected_goe"]),
+                        _nth_ratio_detail(rec["nth_ratios"]),
+                    )
+                )
+            elif "nth_ratios" in missing:
+                out.append(Verdict(f"{head}: n-th order ratios GOE", "inconclusive", missing["nth_ratios"]))
+            if "long_range" in rec:
+                out.append(
+                    Verdict(
+                        f"{head}: Sigma2, Delta3, form factor", "info", _long_range_detail(rec["long_range"])
+                    )
+                )
+            elif "long_range" in missing:
+                out.append(
+                    Verdict(f"{head}: Sigma2, Delta3, form factor", "inconclusive", missing["long_range"])
+                )
+            if "edge" in rec:
+                out.append(
+                    Verdict(
+                        f"{head}: largest level GOE edge",
+                        "pass" if rec["edge"]["consistent"] else "fail",
+                        _edge_detail(rec["edge"]),
+                    )
+                )
+            elif "edge" in missing:
+                out.append(Verdict(f"{head}: largest level GOE edge", "inconclusive", missing["edge"]))
+    for name, e in a.initial_edge.items():
+        check = f"{name}: largest eigenvalue at initialisation (Johnstone-Wishart)"
+        if "not_enough_data" in e:
+            out.append(Verdict(check, "inconclusive", e["not_enough_data"]))
+        else:
+            out.append(
+                Verdict(check, "pass" if e["consistent"] else "fail", f"{e['scaling']}; {_edge_detail(e)}")
+            )
+    return out + _dyson_verdicts(a)
 
 
 def _jsonable(x: Any) -> Any:
