@@ -290,6 +290,37 @@ def fig_trajectories(a: Analysis, name: str, outdir: Path) -> str | None:
     return _save(fig, outdir, f"trajectories_{name}.png")
 
 
+def fig_dyson(a: Analysis, name: str, outdir: Path) -> str | None:
+    """Binned Kramers–Moyal drift ⟨Δx|x⟩/τ and diffusion ⟨Δx²|x⟩/τ of each fit with the fitted
+    model's curves (rmt.binned_moments: the model averaged over each bin's points)."""
+    fits = [r for r in a.dyson if r.spectrum == name and r.bins is not None]
+    if not fits:
+        return None
+    plt = _plt()
+    fig, axes = plt.subplots(len(fits), 2, figsize=(9, 3 * len(fits)), squeeze=False)
+    for (ax_d, ax_c), r in zip(axes, fits, strict=True):
+        b = r.bins
+        assert b is not None
+        ok = b.counts > 0
+        temp = a.dataset.points[r.point].temperature
+        for ax, val, err, pred, what in (
+            (ax_d, b.drift, b.drift_error, b.predicted_drift, "drift ⟨Δx|x⟩/τ"),
+            (ax_c, b.diffusion, b.diffusion_error, b.predicted_diffusion, "diffusion ⟨Δx²|x⟩_c/τ"),
+        ):
+            ax.errorbar(b.centres[ok], val[ok], yerr=err[ok], fmt="o", ms=3, label="measured")
+            if np.isfinite(pred[ok]).any():
+                ax.plot(b.centres[ok], pred[ok], "r_", ms=12, mew=1.5, label="fitted SDE (bin average)")
+            ax.set_xlabel(f"{name} level x")
+            ax.set_ylabel(what, fontsize=8)
+            ax.legend(fontsize=7)
+        beta = r.record.get("beta")
+        title = f"#{r.point} α/|B|={temp:.3g}: {r.label}"
+        if beta is not None:
+            title += f"; β = {beta:.2f} ± {r.record['beta_error']:.2f}"
+        ax_d.set_title(title, fontsize=7)
+    return _save(fig, outdir, f"dyson_{name}.png")
+
+
 def make_figures(a: Analysis, outdir: Path) -> list[tuple[str, str, str]]:
     """(section, file, caption) of every figure written."""
     out = []
@@ -320,6 +351,12 @@ def make_figures(a: Analysis, outdir: Path) -> list[tuple[str, str, str]]:
         ("Non-universal shifts", fig_shifts, "Fitted centres against α/|B| (GRBM: λ_fit/κ)."),
         ("Initialisation", fig_initial, "Spectrum at step 0 against Marchenko–Pastur."),
         ("Trajectories", fig_trajectories, "Mean ± std over replicas of every level against the step."),
+        (
+            "Dyson SDE",
+            fig_dyson,
+            "Kramers–Moyal drift and (centred) diffusion of the levels, binned in x with equal counts, "
+            "Richardson-extrapolated over lags 1 and 2; red: the fitted SDE averaged over the same points.",
+        ),
     ]
     for name in a.dataset.spectra:
         for section, maker, caption in makers:
@@ -369,6 +406,137 @@ def _table(header: list[str], rows: list[list[str]], classes: list[str] | None =
         cls = f' class="{classes[i]}"' if classes else ""
         out.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>")
     return "\n".join(out) + "</table>"
+
+
+def _ratio_cell(rec: dict[str, Any], key: str) -> str:
+    r = rec.get("nth_ratios", {}).get(key)
+    if r is None or "value" not in r:
+        return "–"
+    ok = ", ".join(e.upper() for e in r["consistent"]) or "none"
+    return (
+        f"{_fmt(r['value'])} ± {_fmt(r['error'])} (GOE {_fmt(r['references']['goe']['matched'])}; "
+        f"consistent: {html.escape(ok)})"
+    )
+
+
+def _series_cell(r: dict[str, Any] | None, at: float) -> str:
+    if not r or at not in r["lengths"]:
+        return "–"
+    i = r["lengths"].index(at)
+    return (
+        f"{_fmt(r['values'][i])} ± {_fmt(r['errors'][i])} (GOE {_fmt(r['matched']['goe'][i])}, "
+        f"∞ {_fmt(r['large_n']['goe'][i])}; Poisson {_fmt(r['large_n']['poisson'][i])})"
+    )
+
+
+def _spectral_html(a: Analysis) -> list[str]:
+    """Tables of the n-th order ratios, Σ²/Δ₃/edge per level set, the step-0 edge and the Dyson SDE."""
+    parts: list[str] = []
+    rows = []
+    for (name, idx), sets in sorted(a.spectral.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        for rec in sets:
+            lr = rec.get("long_range", {})
+            edge = rec.get("edge")
+            rows.append(
+                [
+                    html.escape(name),
+                    str(idx),
+                    html.escape(rec["label"]),
+                    *(_ratio_cell(rec, f"n{k}") for k in (1, 2, 3)),
+                    _series_cell(lr.get("number_variance"), 1.0),
+                    _series_cell(lr.get("rigidity"), 1.0),
+                    f"KS p = {_fmt(edge['matched']['ks_p'])} (TW₁ p = {_fmt(edge['tracy_widom_1']['ks_p'])})"
+                    if edge
+                    else "–",
+                    html.escape("; ".join(f"{k}: {v}" for k, v in rec["not_enough_data"].items())) or "–",
+                ]
+            )
+    if rows:
+        parts.append("<h2>Level statistics beyond nearest neighbours</h2>")
+        parts.append(
+            "<p>Per level set (a family cluster of ≥ 8 levels, or the whole spectrum where the family gives "
+            "no clusters): n-th order spacing ratios ⟨r̃<sup>(n)</sup>⟩ (errors jackknife over replicas), "
+            "against matched-size sampled GOE spectra (the decision; ∞: the N → ∞ law); Σ²(1) and Δ₃(1) "
+            "after an ensemble unfolding (pooled staircase) of the last analysed measurement of each "
+            "replica; the largest level of a set that is one GOE-like cluster. Everything with all "
+            "references is in <code>summary.json</code> (points[].spectra[].level_sets).</p>"
+        )
+        parts.append(
+            _table(
+                [
+                    "spectrum",
+                    "point",
+                    "levels",
+                    "⟨r̃⁽¹⁾⟩",
+                    "⟨r̃⁽²⁾⟩",
+                    "⟨r̃⁽³⁾⟩",
+                    "Σ²(1)",
+                    "Δ₃(1)",
+                    "largest level vs GOE",
+                    "not enough data",
+                ],
+                rows,
+            )
+        )
+    if a.initial_edge:
+        parts.append("<h2>Largest eigenvalue at initialisation</h2>")
+        erows = []
+        for name, e in a.initial_edge.items():
+            if "not_enough_data" in e:
+                erows.append([html.escape(name), html.escape(e["not_enough_data"]), "–", "–", "–"])
+                continue
+            erows.append(
+                [
+                    html.escape(name),
+                    html.escape(e["scaling"]),
+                    f"{_fmt(e['mean'])} / {_fmt(e['variance'])}",
+                    f"{_fmt(e['matched']['mean'])} / {_fmt(e['matched']['variance'])}, KS p = "
+                    f"{_fmt(e['matched']['ks_p'])}",
+                    f"{_fmt(e['tracy_widom_1']['mean'])} / {_fmt(e['tracy_widom_1']['variance'])}, KS p = "
+                    f"{_fmt(e['tracy_widom_1']['ks_p'])}",
+                ]
+            )
+        parts.append(
+            _table(
+                ["spectrum", "scaling", "mean / variance", "matched Wishart", "Tracy–Widom F₁"],
+                erows,
+            )
+        )
+    parts.append("<h2>Dyson SDE</h2>")
+    if not a.dyson:
+        parts.append(f"<p>{html.escape(str(a.dyson_series.get('note', 'no fit')))}</p>")
+        return parts
+    drows, classes = [], []
+    for r in a.dyson:
+        rec = r.record
+        base = [html.escape(r.spectrum), str(r.point), _fmt(a.dataset.points[r.point].temperature)]
+        base.append(html.escape(r.label))
+        if "beta" not in rec:
+            drows.append(
+                [*base, html.escape(rec.get("not_enough_data") or rec.get("note", "")), "–", "–", "–"]
+            )
+            classes.append("info")
+            continue
+        ok = abs(rec["beta_pull"]) < 3
+        drows.append(
+            [
+                *base,
+                f"{_fmt(rec['repulsion_over_T'])} ± {_fmt(rec['repulsion_over_T_error'])}",
+                f"{_fmt(rec['diffusion_over_T'])} ± {_fmt(rec['diffusion_over_T_error'])}",
+                f"{_fmt(rec['beta'])} ± {_fmt(rec['beta_error'])}",
+                f"Δt = {_fmt(rec['dt'])}, {html.escape(rec['fit']['method'])}",
+            ]
+        )
+        classes.append("pass" if ok else "fail")
+    parts.append(
+        "<p>Kramers–Moyal fit of the level SDE on the measurement series of the window "
+        "(rmt.fit_grbm_dyson for the GRBM, the confined Dyson model elsewhere); predicted a/T = c/T = 1 "
+        "and β = 1.</p>"
+    )
+    parts.append(
+        _table(["spectrum", "point", "α/|B|", "levels", "a/T", "c/T", "β", "method"], drows, classes)
+    )
+    return parts
 
 
 def write_html(a: Analysis, outdir: Path, figures: list[tuple[str, str, str]]) -> Path:
@@ -466,6 +634,7 @@ def write_html(a: Analysis, outdir: Path, figures: list[tuple[str, str, str]]) -
                     ],
                 )
             )
+    parts += _spectral_html(a)
     if a.collapse:
         parts.append("<h2>Collapse at equal α/|B|</h2>")
         parts.append(

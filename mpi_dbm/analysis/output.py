@@ -135,8 +135,43 @@ def write_tables(a: Analysis, outdir: Path) -> Path:
             s["predicted_slope"] = np.array(
                 [math.nan if x.predicted_slope is None else x.predicted_slope for x in fits], dtype=float
             )
+        _spectral_tables(a, f)
     tmp.replace(path)
     return path
+
+
+def _column(values: list[float | None]) -> np.ndarray:
+    return np.array([math.nan if v is None else v for v in values], dtype=float)
+
+
+def _spectral_tables(a: Analysis, f: h5py.File) -> None:
+    """level_sets/<spectrum>: one row per (point, level set) with ⟨r̃^(n)⟩, errors and matched
+    GOE/Poisson references; dyson: one row per SDE fit (a/T, c/T, β with errors; NaN where none)."""
+    for name in a.dataset.spectra:
+        rows = [(idx, rec) for (n, idx), sets in sorted(a.spectral.items()) if n == name for rec in sets]
+        if not rows:
+            continue
+        g = f.create_group(f"level_sets/{name}")
+        g["point"] = np.array([r[0] for r in rows], dtype=np.int64)
+        g["level_start"] = np.array([r[1]["levels"][0] for r in rows], dtype=np.int64)
+        g["level_stop"] = np.array([r[1]["levels"][1] for r in rows], dtype=np.int64)
+        g["label"] = np.array([r[1]["label"] for r in rows], dtype=h5py.string_dtype())
+        for order in (1, 2, 3):
+            recs = [r[1].get("nth_ratios", {}).get(f"n{order}", {}) for r in rows]
+            g[f"mean_rtilde_n{order}"] = _column([x.get("value") for x in recs])
+            g[f"mean_rtilde_n{order}_err"] = _column([x.get("error") for x in recs])
+            for ens in ("goe", "poisson"):
+                g[f"mean_rtilde_n{order}_{ens}_matched"] = _column(
+                    [x["references"][ens]["matched"] if "references" in x else None for x in recs]
+                )
+    fits = [r for r in a.dyson if "beta" in r.record]
+    d = f.create_group("dyson")
+    d["spectrum"] = np.array([r.spectrum for r in fits], dtype=h5py.string_dtype())
+    d["point"] = np.array([r.point for r in fits], dtype=np.int64)
+    d["label"] = np.array([r.label for r in fits], dtype=h5py.string_dtype())
+    for key in ("repulsion_over_T", "diffusion_over_T", "beta"):
+        d[key] = _column([r.record[key] for r in fits])
+        d[f"{key}_err"] = _column([r.record[f"{key}_error"] for r in fits])
 
 
 def write_all(a: Analysis, outdir: Path, figures: bool = True) -> dict[str, Path]:
