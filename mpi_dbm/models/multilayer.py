@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..streams import ReplicaStreams
-from ..tables import Table
+from ..tables import MAX_DIMENSION, MAX_SCALE, Table
 from .base import NON_FINITE, OUTSIDE_REGION, STABLE, Measurement, Model, SpectrumInfo
 from .teacher_student import child_seed
 
@@ -111,15 +111,41 @@ class MultilayerSpec:
     def to_tables(self) -> dict[str, dict[str, object]]:
         return {"model": {k: v for k, v in vars(self).items()}}
 
+    def flops_per_step(self, batch_size: int) -> float:
+        """Flops of one replica update: the forward product W a_b, the output and the gradient."""
+        return float(4 * batch_size * self.n_features * self.n_hidden + 8 * batch_size * self.n_features)
+
+    def values_per_measurement(self) -> int:
+        """Numbers recorded per replica and measurement: two spectra of K values and two scalars."""
+        return 2 * self.n_features + 2
+
+    def memory_terms(self, batch_size: int, replicas: int) -> list[tuple[str, str, int]]:
+        """Upper bounds of the bytes a stack of `replicas` allocates, as (config key = value, what,
+        bytes): the first-layer activations and targets of every replica's data set (D = |B| ·
+        batches_per_epoch inputs), the measurement's pass over the whole data set (two (D, K)
+        arrays per replica), weights, gradient and step buffers."""
+        d = batch_size * self.batches_per_epoch
+        k, h = self.n_features, self.n_hidden
+        data = f"[model] batches_per_epoch = {self.batches_per_epoch}"
+        return [
+            (data, "first-layer activations and targets of every replica's data", 8 * replicas * d * (h + 1)),
+            (data, "the loss over the whole data set at a measurement", 8 * replicas * d * (2 * k + 1)),
+            (
+                f"[model] n_hidden = {h}",
+                "weights, gradient and step buffers",
+                8 * replicas * (4 * k * h + 4 * k),
+            ),
+        ]
+
 
 def parse(model: Table, target: Table) -> MultilayerSpec:
     """Read and validate `[model] kind = "multilayer"` (it takes no [target] table: the teacher is
     drawn per replica from the [model] keys)."""
-    n_input = model.integer("n_input", 3, minimum=1)
-    n_hidden = model.integer("n_hidden", 32, minimum=1)
-    n_features = model.integer("n_features", 16, minimum=1)
+    n_input = model.integer("n_input", 3, minimum=1, maximum=MAX_DIMENSION)
+    n_hidden = model.integer("n_hidden", 32, minimum=1, maximum=MAX_DIMENSION)
+    n_features = model.integer("n_features", 16, minimum=1, maximum=MAX_DIMENSION)
     act = model.string("activation", "tanh", choices=ACTIVATIONS)
-    scale = {"magnitude": 1e6}
+    scale = {"magnitude": MAX_SCALE}
     spec = MultilayerSpec(
         kind="multilayer",
         n_input=n_input,
@@ -134,9 +160,12 @@ def parse(model: Table, target: Table) -> MultilayerSpec:
         z_sigma=model.number("z_sigma", 1.0, nonnegative=True, **scale),
         init_width=model.number("init_width", 1.0, nonnegative=True, **scale),
         batches_per_epoch=model.integer("batches_per_epoch", 1000, minimum=1),
-        divergence_loss=model.number("divergence_loss", 100.0, positive=True),
+        divergence_loss=model.number("divergence_loss", 100.0, positive=True, magnitude=MAX_SCALE),
     )
-    target.done()
+    target.not_taken(
+        '[model] kind = "multilayer" takes no [target] table (each replica draws its own teacher from '
+        "[model] m_sigma, w_sigma, z_sigma and their means)"
+    )
     return spec
 
 
