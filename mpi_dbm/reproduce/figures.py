@@ -16,7 +16,7 @@ import numpy as np
 from .. import rmt, theory
 from ..analysis.observables import ClusterStats
 from ..rmt.calibration import semicircle_fit_factor
-from .data import ExperimentData, PointRef, kappa_of, paper_grid, same_cluster
+from .data import ExperimentData, PointRef, centre_of, kappa_of, paper_grid, same_cluster
 from .figure_data import is_alpha_scan, scaling_sets, series
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ DPI = 80
 Figure = tuple[str, str, str]
 
 
-def _plt():
+def _plt() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,18 +38,18 @@ def _plt():
     return plt
 
 
-def _save(fig, outdir: Path, name: str) -> str:
+def _save(fig: Any, outdir: Path, name: str) -> str:
     fig.tight_layout()
     fig.savefig(outdir / name, dpi=DPI, pil_kwargs={"optimize": True})
     _plt().close(fig)
     return name
 
 
-def _colors(n: int):
+def _colors(n: int) -> Any:
     return _plt().cm.viridis(np.linspace(0.0, 0.9, max(n, 1)))
 
 
-def _hist(ax, x, bins, color, label, lw=1.0):
+def _hist(ax: Any, x: np.ndarray, bins: np.ndarray, color: Any, label: str | None, lw: float = 1.0) -> None:
     h, e = np.histogram(x[np.isfinite(x)], bins=bins, density=True)
     ax.step(0.5 * (e[1:] + e[:-1]), h, where="mid", color=color, lw=lw, label=label)
 
@@ -171,7 +171,8 @@ def _scaling_panel(
         if name != "GRBM" or paper_grid(p)
         for st in p.of_kind(2)
     ]
-    f = proportional_fit(key, *zip(*fitted, strict=True), None) if fitted else None
+    xs, ys, es = (list(c) for c in zip(*fitted, strict=True)) if fitted else ([], [], [])
+    f = proportional_fit(key, xs, ys, es, None) if fitted else None
     line = np.linspace(0, max(allx) * 1.05, 10)
     if f:
         ax.plot(line, f.slope * line, "r-", lw=1, label=f"fit a = {f.slope:.3f} ± {f.slope_error:.3f}")
@@ -270,8 +271,7 @@ def fig_shifts(rep: Reproduction, outdir: Path) -> Figure | None:
 
 # -- semicircles ------------------------------------------------------------------------------
 def fig_semicircles(rep: Reproduction, outdir: Path) -> Figure | None:
-    exps = [(n, rep.experiments.get(n)) for n in ("cluster8", "cluster65")]
-    exps = [(n, e) for n, e in exps if e is not None]
+    exps = [(n, got) for n in ("cluster8", "cluster65") if (got := rep.experiments.get(n)) is not None]
     if not exps:
         return None
     plt = _plt()
@@ -312,8 +312,8 @@ def fig_semicircles(rep: Reproduction, outdir: Path) -> Figure | None:
                     0.5 * math.sqrt(4 * n / (n + 1)) * m2e / math.sqrt(m2),
                 )
             T.append(p.T)
-            r2.append(R * R / (4 * n * st.cluster.centre))
-            e.append(2 * R * Re / (4 * n * st.cluster.centre))
+            r2.append(R * R / (4 * n * centre_of(st)))
+            e.append(2 * R * Re / (4 * n * centre_of(st)))
         ax.errorbar(T, r2, yerr=e, fmt=m, ms=4, label=f"n = {n}" + (" (fit)" if n >= 20 else " (moment)"))
     tt = np.linspace(0, max(max(p.T for p in e2.points) for _, e2 in exps) * 1.05, 10)
     ax.plot(tt, tt, "k--", lw=0.8, label="R² = 4n x* α/|B|")
@@ -334,8 +334,7 @@ def fig_semicircles(rep: Reproduction, outdir: Path) -> Figure | None:
 
 # -- linear network ---------------------------------------------------------------------------
 def fig_linear(rep: Reproduction, outdir: Path) -> Figure | None:
-    exps = [(n, rep.experiments.get(n)) for n in ("linear_one", "linear_two")]
-    exps = [(n, e) for n, e in exps if e is not None]
+    exps = [(n, got) for n in ("linear_one", "linear_two") if (got := rep.experiments.get(n)) is not None]
     if not exps:
         return None
     plt = _plt()

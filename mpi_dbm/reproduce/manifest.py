@@ -166,8 +166,8 @@ def read_manifest(recipes: Path, size: str) -> Manifest:
         experiments.append(ExperimentRecipe(name, EXPERIMENTS[name].description, tuple(runs), window_t))
     if not experiments:
         raise ConfigError(f"{path}: names no experiment")
-    runs = [r.name for e in experiments for r in e.runs]
-    jobs = _read_jobs(job_table, runs, str(path)) if job_table is not None else {}
+    names = [r.name for e in experiments for r in e.runs]
+    jobs = _read_jobs(job_table, names, str(path)) if job_table is not None else {}
     return Manifest(path, size, tuple(experiments), jobs)
 
 

@@ -13,6 +13,7 @@ from .. import __version__
 from .rows import ALPHA, FAIL, INCONCLUSIVE, N_SIGMA, NOT_RUN, PASS, Row
 
 if TYPE_CHECKING:
+    from .manifest import ExperimentRecipe
     from .reproduction import Reproduction
 
 RULE = (
@@ -115,7 +116,7 @@ def write_html(rep: Reproduction) -> Path:
         for r in rep.records
     )
 
-    def window(e) -> str:
+    def window(e: ExperimentRecipe) -> str:
         return (
             "last measurement" if e.window_t is None else f"t = nα in [{e.window_t[0]:g}, {e.window_t[1]:g}]"
         )

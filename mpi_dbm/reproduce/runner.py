@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import MpiDbmError, ResultsFileError
 from ..store import PENDING, open_results
@@ -30,7 +31,7 @@ class RunRecord:
     seconds: float  # wall time of the run (0 when skipped)
     tasks: int
 
-    def record(self) -> dict:
+    def record(self) -> dict[str, Any]:
         return dict(vars(self))
 
 
