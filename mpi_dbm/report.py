@@ -512,9 +512,7 @@ def _spectral_html(a: Analysis) -> list[str]:
         base = [html.escape(r.spectrum), str(r.point), _fmt(a.dataset.points[r.point].temperature)]
         base.append(html.escape(r.label))
         if "beta" not in rec:
-            drows.append(
-                [*base, html.escape(rec.get("not_enough_data") or rec.get("note", "")), "–", "–", "–"]
-            )
+            drows.append([*base, html.escape(rec.get("not_enough_data") or rec.get("note", "")), *["–"] * 5])
             classes.append("info")
             continue
         ok = abs(rec["beta_pull"]) < 3
@@ -523,6 +521,12 @@ def _spectral_html(a: Analysis) -> list[str]:
                 *base,
                 f"{_fmt(rec['repulsion_over_T'])} ± {_fmt(rec['repulsion_over_T_error'])}",
                 f"{_fmt(rec['diffusion_over_T'])} ± {_fmt(rec['diffusion_over_T_error'])}",
+                *(
+                    f"{_fmt(rec[f'{k}_over_predicted'])} ± {_fmt(rec[f'{k}_over_predicted_error'])}"
+                    if rec[f"{k}_over_predicted"] is not None
+                    else "–"
+                    for k in ("repulsion", "diffusion")
+                ),
                 f"{_fmt(rec['beta'])} ± {_fmt(rec['beta_error'])}",
                 f"Δt = {_fmt(rec['dt'])}, {html.escape(rec['fit']['method'])}",
             ]
@@ -530,11 +534,27 @@ def _spectral_html(a: Analysis) -> list[str]:
         classes.append("pass" if ok else "fail")
     parts.append(
         "<p>Kramers–Moyal fit of the level SDE on the measurement series of the window "
-        "(rmt.fit_grbm_dyson for the GRBM, the confined Dyson model elsewhere); predicted a/T = c/T = 1 "
-        "and β = 1.</p>"
+        "(rmt.fit_grbm_dyson for the GRBM: predicted a = c = T = α/|B|; elsewhere the confined Dyson model "
+        "of a cluster, predicted a = 2γv, c = 4γv with the family's GOE variance v and relaxation rate γ); "
+        "β = 1 for both.</p>"
     )
     parts.append(
-        _table(["spectrum", "point", "α/|B|", "levels", "a/T", "c/T", "β", "method"], drows, classes)
+        _table(
+            [
+                "spectrum",
+                "point",
+                "α/|B|",
+                "levels",
+                "a/T",
+                "c/T",
+                "a/predicted",
+                "c/predicted",
+                "β",
+                "method",
+            ],
+            drows,
+            classes,
+        )
     )
     return parts
 

@@ -664,6 +664,22 @@ def _edge_detail(e: dict[str, Any]) -> str:
     )
 
 
+def _sde_ratios(rec: dict[str, Any]) -> str:
+    """Repulsion and diffusion over their predictions (GRBM: T = alpha/|B|), or over T alone."""
+    parts = []
+    for key in ("repulsion", "diffusion"):
+        if rec[f"{key}_over_predicted"] is not None:
+            parts.append(
+                f"{key}/predicted = {rec[f'{key}_over_predicted']:.3f}"
+                f" +- {rec[f'{key}_over_predicted_error']:.3f}"
+            )
+        else:
+            parts.append(
+                f"{key}/T = {rec[f'{key}_over_T']:.4g} +- {rec[f'{key}_over_T_error']:.2g} (no prediction)"
+            )
+    return ", ".join(parts)
+
+
 def _dyson_verdicts(a: Analysis) -> list[Verdict]:
     out: list[Verdict] = []
     for r in a.dyson:
@@ -680,9 +696,7 @@ def _dyson_verdicts(a: Analysis) -> list[Verdict]:
                     check,
                     "pass" if ok else "fail",
                     f"beta = {rec['beta']:.3f} +- {rec['beta_error']:.3f} (pull {rec['beta_pull']:+.1f}); "
-                    f"repulsion/T = {rec['repulsion_over_T']:.3f} +- {rec['repulsion_over_T_error']:.3f}, "
-                    f"diffusion/T = {rec['diffusion_over_T']:.3f} +- {rec['diffusion_over_T_error']:.3f} "
-                    f"(predicted 1); dt = {rec['dt']:.3g}, {rec['fit']['method']}",
+                    f"{_sde_ratios(rec)}; dt = {rec['dt']:.3g}, {rec['fit']['method']}",
                 )
             )
     return out

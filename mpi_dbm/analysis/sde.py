@@ -12,8 +12,10 @@ between two is Δt = measure_every·α (t = nα).
   D1_i = a Σ_{j≠i} 1/(x_i − x_j) + b − γ'(x_i − x*), D2 = c, β = 2a/c
   (:func:`mpi_dbm.rmt.dyson_model`); fitted with :func:`mpi_dbm.rmt.fit_sde` on the cluster's
   levels where γΔt ≤ MAX_RATE_DT (the Kramers–Moyal estimate of a faster level is dominated by
-  its finite-Δt bias). Elsewhere the Coulomb coefficient is not well defined and a note says why;
-  the binned moments are still given for the figure (model-free).
+  its finite-Δt bias). With the family's GOE variance v the matrix OU predicts σ² = 4γv, i.e.
+  a = 2γv and c = 4γv (stationary off-diagonal variance σ²/(4γ), rmt.dyson_brownian_motion).
+  Elsewhere the Coulomb coefficient is not well defined and a note says why; the binned moments
+  are still given for the figure (model-free).
 """
 
 from __future__ import annotations
@@ -70,9 +72,10 @@ def _edges(x: np.ndarray, use: list[int] | None = None) -> np.ndarray:
 
 
 def _coefficients(fit: rmt.SdeFit, temperature: float) -> dict[str, Any]:
+    """a/T, c/T, β with errors; a/a_pred and c/c_pred where the model predicts a and c."""
     c = fit.coefficients
     rep, dif, beta = c["repulsion"], c["diffusion"], c["beta"]
-    return {
+    out: dict[str, Any] = {
         "repulsion_over_T": rep.value / temperature,
         "repulsion_over_T_error": rep.error / temperature,
         "diffusion_over_T": dif.value / temperature,
@@ -80,9 +83,13 @@ def _coefficients(fit: rmt.SdeFit, temperature: float) -> dict[str, Any]:
         "beta": beta.value,
         "beta_error": beta.error,
         "beta_pull": (beta.value - 1.0) / beta.error if beta.error > 0 else math.inf,
-        "fit": fit.record(),
-        "table": fit.table(),
     }
+    for key, est in (("repulsion", rep), ("diffusion", dif)):
+        pred = fit.model.predicted.get(key)
+        out[f"predicted_{key}"] = pred
+        out[f"{key}_over_predicted"] = est.value / pred if pred else None
+        out[f"{key}_over_predicted_error"] = est.error / pred if pred else None
+    return {**out, "fit": fit.record(), "table": fit.table()}
 
 
 def _attempt(spectrum: str, p: PointData, label: str, compute: Any) -> SdeResult:
@@ -160,7 +167,10 @@ def cluster_fit(
             return SdeResult(
                 name, p.index, c.label, {**base, "note": f"Coulomb coefficient not well defined: {why}"}, bins
             )
-        model = rmt.dyson_model(rate=rate, centre=c.centre)
+        v = exp.variance(name, c, p.learning_rate, p.batch_size)
+        # matrix OU with stationary off-diagonal variance v = σ²/(4γ): a = σ²/2, c = σ² = 4γv
+        sigma = math.sqrt(4.0 * rate * v) if v else None
+        model = rmt.dyson_model(sigma, rate=rate, centre=c.centre)
         fit = rmt.fit_sde(x, dt, model, lags=(1, 2))
         rec = {**base, "model": model.description, **_coefficients(fit, p.temperature)}
         bins = rmt.binned_moments(

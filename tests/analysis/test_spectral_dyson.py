@@ -239,3 +239,36 @@ def test_initial_largest_eigenvalue_is_johnstone_wishart(tmp_path):
     assert not wrong["consistent"] and wrong["matched"]["ks_p"] < 1e-3, wrong
     right = initial_edge(x, InitialLaw(scale=0.01, ratio=0.5, normalisation=20.0), 0.01)
     assert right["consistent"] and np.isclose(right["mean"], e["mean"])
+
+
+# teacher-student pair, a snapshot every step (dt = alpha = 0.1, relaxation rate 1: gamma dt = 0.1)
+TS_SERIES = """
+[sweep]
+name = "ts-series"
+seed = 5
+replicas = 40
+points = [[0.1, 16]]
+block_size = 20
+[model]
+kind = "teacher_student"
+noise = "annealed"
+noise_strength = 0.1
+[train]
+steps = 600
+measure_every = 1
+"""
+
+
+def test_teacher_student_pair_is_a_confined_dyson_process(tmp_path):
+    results = run_serial(tmp_path, TS_SERIES, "ts")
+    summary, _ = analyze_strict(results, tmp_path / "rep", "--window", "100:600", "--no-figures")
+    fits = {f["spectrum"]: f for f in summary["dyson_sde"]["fits"]}
+    assert set(fits) == {"singular_values", "WtW"}
+    for f in fits.values():
+        assert abs(f["beta"] - 1) < 3 * f["beta_error"] and f["beta_error"] < 0.3, f
+        # a = 2 gamma v, c = 4 gamma v with v = alpha A/((2 - alpha)|B|), gamma = 1 (alpha -> 0);
+        # the discrete AR(1) decays at -ln(1 - alpha)/alpha = 1.054 per unit t, hence c 5 % high
+        assert abs(f["repulsion_over_predicted"] - 1) < 3 * f["repulsion_over_predicted_error"], f
+        assert f["diffusion_over_predicted"] == pytest.approx(1.054, abs=0.04), f
+    for v in verdicts(summary, r"Dyson SDE"):
+        assert v["status"] == "pass", v
