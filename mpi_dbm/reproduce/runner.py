@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import compatibility_sha256
 from ..errors import MpiDbmError, ResultsFileError
 from ..store import PENDING, open_results
 from .manifest import Manifest, Run
@@ -57,7 +58,7 @@ def file_state(path: Path, run: Run) -> str:
     if not path.exists():
         return "missing"
     with open_results(path) as res:
-        if res.config_sha256 != run.config.sha256:
+        if compatibility_sha256(res.config_text) != run.config.compat_sha256:  # block size etc. may differ
             raise ResultsFileError(
                 f"{str(path)!r} was made with a different config than {str(run.config_path)!r}; "
                 "move it away or choose another -o"
