@@ -26,6 +26,11 @@ MIN_REALISATIONS = 3
 
 T = TypeVar("T")
 
+#: why the widths, spacings and ratios of an exactly degenerate level set are not computed
+DEGENERATE = (
+    "exactly degenerate: every realisation has all its levels equal (e.g. started at the fixed point)"
+)
+
 
 def _value(x: float, err: float) -> dict[str, float]:
     return {"value": float(x), "error": float(err)}
@@ -101,6 +106,9 @@ def cluster_stats(
         stats.missing[f"{cluster.kind} statistics"] = (
             f"not enough data: need {MIN_REALISATIONS} realisations, have {flat.shape[0]}"
         )
+        return stats
+    if n >= 2 and np.all(np.ptp(flat, axis=1) == 0):
+        stats.missing[f"{cluster.kind} statistics"] = DEGENERATE
         return stats
     if n == 1:
         _single(rows, stats, v)

@@ -174,7 +174,9 @@ SPECTRAL_METHOD = {
 }
 
 
-def _spectral(ds: Dataset, clusters: dict[str, list[Cluster]], detected: dict[str, bool], alpha: float):
+def _spectral(
+    ds: Dataset, clusters: dict[str, list[Cluster]], detected: dict[str, bool], alpha: float
+) -> dict[tuple[str, int], list[dict[str, Any]]]:
     out: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for name in ds.spectra:
         size = ds.points[0].samples[name].shape[-1]
@@ -738,6 +740,9 @@ def _spectral_verdicts(a: Analysis) -> list[Verdict]:
                 )
             elif "edge" in missing:
                 out.append(Verdict(f"{head}: largest level GOE edge", "inconclusive", missing["edge"]))
+            for key, why in missing.items():
+                if key not in ("nth_ratios", "long_range", "edge"):
+                    out.append(Verdict(f"{head}: {key} left out", "info", why))
     for name, e in a.initial_edge.items():
         check = f"{name}: largest eigenvalue at initialisation (Johnstone-Wishart)"
         if "not_enough_data" in e:

@@ -31,7 +31,7 @@ from scipy.stats import ks_2samp, norm
 
 from .. import rmt
 from .expect import Cluster, InitialLaw
-from .observables import jackknife_over_replicas
+from .observables import DEGENERATE, jackknife_over_replicas
 
 #: fewest levels in a level set for the statistics of this module
 MIN_LEVELS = 8
@@ -373,6 +373,9 @@ def level_set_stats(rows: np.ndarray, ls: LevelSet, alpha: float, edge: bool) ->
         "not_enough_data": {},
     }
     missing = out["not_enough_data"]
+    if rows.size and np.all(np.ptp(rows, axis=2) == 0):
+        missing["level statistics"] = DEGENERATE
+        return out
     try:
         out["nth_ratios"] = nth_ratios(rows, alpha)
     except rmt.InsufficientDataError as exc:

@@ -152,7 +152,8 @@ def test_grbm_dyson_sde_has_beta_one(grbm_series):
     # the fast levels (gamma dt > 0.12) are left out, and the fit says which it used
     assert 0 < len(fit["levels_fitted"]) < 10
     (v,) = verdicts(summary, r"Dyson SDE: beta = 1 within 3 sigma")
-    assert v["status"] == "pass" and "repulsion/T" in v["detail"], v
+    assert v["status"] == "pass" and "repulsion/predicted" in v["detail"], v
+    assert fit["predicted_repulsion"] == fit["predicted_diffusion"] == pytest.approx(0.1 / 64)
     assert (rep / "dyson_X.png").is_file()
     page = (rep / "report.html").read_text()
     assert "<h2>Dyson SDE</h2>" in page and "dyson_X.png" in page
@@ -272,3 +273,16 @@ def test_teacher_student_pair_is_a_confined_dyson_process(tmp_path):
         assert f["diffusion_over_predicted"] == pytest.approx(1.054, abs=0.04), f
     for v in verdicts(summary, r"Dyson SDE"):
         assert v["status"] == "pass", v
+
+
+def test_degenerate_cluster_at_step_zero_is_a_note(cluster8, tmp_path):
+    """Started at the fixed point, step 0 has all eight levels equal: notes, no traceback."""
+    _, _, results = cluster8
+    summary, _ = analyze_strict(results, tmp_path / "rep", "--measurement", "0", "--no-figures")
+    for p in summary["points"]:
+        (ls,) = p["spectra"]["X"]["level_sets"]
+        assert "exactly degenerate" in ls["not_enough_data"]["level statistics"], ls
+        (cl,) = p["spectra"]["X"]["clusters"]
+        assert "exactly degenerate" in cl["not_enough_data"]["cluster statistics"], cl
+    for v in verdicts(summary, r"level statistics left out"):
+        assert v["status"] == "info", v
