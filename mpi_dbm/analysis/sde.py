@@ -181,6 +181,22 @@ def cluster_fit(
     return _attempt(name, p, c.label, compute)
 
 
+def _model_free(ds: Dataset, name: str, p: PointData, steps: float) -> SdeResult:
+    """A spectrum without family clusters: the binned moments only (no fixed point to confine the
+    levels around, so the Coulomb coefficient of a Dyson model is not defined)."""
+    label = "all levels (no family clusters)"
+    dt = steps * p.learning_rate
+
+    def compute() -> SdeResult:
+        x = p.trajectories[name][:, ds.selected]
+        x = x[np.isfinite(x).all(axis=(1, 2))]
+        note = "Coulomb coefficient not well defined: the family gives no clusters (no fixed point)"
+        bins = rmt.binned_moments(x, dt, bins=_edges(x), lags=(1, 2))
+        return SdeResult(name, p.index, label, {"label": label, "dt": dt, "note": note}, bins)
+
+    return _attempt(name, p, label, compute)
+
+
 def dyson_fits(
     ds: Dataset,
     exp: Expectation,
@@ -202,6 +218,7 @@ def dyson_fits(
                 out.append(grbm_fit(ds, p, steps))
                 continue
             if detected[name]:
+                out.append(_model_free(ds, name, p, steps))
                 continue
             out.extend(cluster_fit(ds, exp, name, c, p, steps) for c in clusters[name] if c.n >= 2)
     return {"measure_every_steps": steps, "measurements": int(ds.selected.size)}, out

@@ -286,3 +286,36 @@ def test_degenerate_cluster_at_step_zero_is_a_note(cluster8, tmp_path):
         assert "exactly degenerate" in cl["not_enough_data"]["cluster statistics"], cl
     for v in verdicts(summary, r"level statistics left out"):
         assert v["status"] == "info", v
+
+
+# a few hundred steps of the multilayer family: 16 singular values, no family clusters
+MULTILAYER = """
+[sweep]
+name = "multilayer"
+seed = 2509004
+replicas = 6
+points = [[0.5, 4], [1.0, 4]]
+[model]
+kind = "multilayer"
+activation = "tanh"
+init_width = 1
+batches_per_epoch = 100
+[train]
+steps = 2000
+measure_every = 20
+check_every = 100
+"""
+
+
+def test_family_without_clusters_is_described_not_judged(tmp_path):
+    results = run_serial(tmp_path, MULTILAYER, "ml")
+    summary, _ = analyze_strict(results, tmp_path / "rep", "--window", "1000:2000")
+    for p in summary["points"]:
+        (ls,) = p["spectra"]["singular_values"]["level_sets"]
+        assert ls["label"] == "whole spectrum (16 levels)" and not ls["expected_goe"] and "edge" not in ls
+        assert {"n1", "n2", "n3"} <= set(ls["nth_ratios"]) and "number_variance" in ls["long_range"]
+    for v in verdicts(summary, r"whole spectrum \(16 levels\): n-th order ratios"):
+        assert v["status"] == "info", v
+    for v in verdicts(summary, r"Dyson SDE"):
+        assert v["status"] == "info" and "not well defined" in v["detail"], v
+    assert (tmp_path / "rep" / "dyson_singular_values.png").is_file()  # the model-free moments
