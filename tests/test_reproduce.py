@@ -108,7 +108,7 @@ def test_part_status_rules():
 # -- the registry of checks and the experiment names ------------------------------------------
 TABLE = [
     "1a", "1b", "1c", "1d", "1e", "2a", "2b", "2c", "3", "4a", "4b", "4c", "5a", "5b", "6a", "6b", "6c",
-    "6d", "7a", "7b", "7c", "7d", "8a", "8b", "9a", "9b", "10", "11", "12", "13a", "13b", "13c",
+    "6d", "7a", "7b", "7c", "7d", "8a", "8b", "9a", "9b", "10", "11", "12", "13a", "13b", "13c", "14",
 ]  # fmt: skip
 
 
@@ -268,11 +268,16 @@ def test_readme_script_without_markers(tmp_path):
 
 # -- a reduced reproduction -------------------------------------------------------------------------
 REDUCED = {
-    # experiment: (configs, replicas, window_t)
-    "lattice": (["grbm-a0.02-b16.toml", "grbm-a0.04-b32.toml", "grbm-a0.08-b64.toml"], 96, "[100, 200]"),
-    "cluster8": (["cluster8.toml"], 96, "[20, 70]"),
-    "ts": (["ts.toml", "ts-eps0.05.toml", "ts-eps0.08.toml"], 300, "[50, 100]"),
-    "init": (["init-linear.toml"], 200, None),
+    # experiment: (configs, replicas, the manifest's window keys)
+    "lattice": (
+        ["grbm-a0.02-b16.toml", "grbm-a0.04-b32.toml", "grbm-a0.08-b64.toml"],
+        96,
+        "window_t = [100, 200]",
+    ),
+    "cluster8": (["cluster8.toml"], 96, "window_t = [20, 70]"),
+    "ts": (["ts.toml", "ts-eps0.05.toml", "ts-eps0.08.toml"], 300, "window_t = [50, 100]"),
+    "init": (["init-linear.toml"], 200, ""),
+    "long": (["grbm-long.toml"], 48, "window_t = [990, 1000]\nseries_t = [100, 1000]"),
 }
 
 
@@ -288,9 +293,7 @@ def reduced(tmp_path_factory):
             text = re.sub(r"(?m)^replicas = \d+", f"replicas = {replicas}", text)
             text = re.sub(r"(?m)^block_size = \d+", f"block_size = {max(replicas // 4, 1)}", text)
             (folder / name).write_text(text)
-        manifest.append(
-            f"[{exp}]\nconfigs = {json.dumps(configs)}\n" + (f"window_t = {window}\n" if window else "")
-        )
+        manifest.append(f"[{exp}]\nconfigs = {json.dumps(configs)}\n{window}\n")
     (folder / "reproduce.toml").write_text("\n".join(manifest))
     (base / "README.md").write_text("# x\n\n<!-- results:start -->\nold\n<!-- results:end -->\n\nend\n")
     out = base / "out"
@@ -321,12 +324,12 @@ def test_reduced_reproduction_writes_everything(reduced):
     assert readme.startswith("# x\n") and readme.endswith("\n\nend\n") and "old" not in readme
     assert "| 7a |" in readme and (base / "docs" / "figures" / "repro_spacings.png").is_file()
     # experiments that were not run give rows without parts, marked as such
-    assert _row(summary, "10")["status"] == "not run" and "long" in _row(summary, "10")["missing"]
+    assert _row(summary, "13a")["status"] == "not run" and "linear_one" in _row(summary, "13a")["missing"]
 
 
 @pytest.mark.parametrize(
     "rid",
-    ["1a", "1c", "2a", "4a", "4b", "4c", "5a", "5b", "6a", "6b", "7a", "7b", "11", "12"],
+    ["1a", "1c", "2a", "4a", "4b", "4c", "5a", "5b", "6a", "6b", "7a", "7b", "10", "11", "12", "14"],
 )
 def test_resolved_checks_pass(reduced, rid):
     row = _row(reduced[3], rid)

@@ -31,6 +31,7 @@ from ..data import Experiments
 from ..rows import Row, Rows
 from . import (
     clusters,
+    dyson,
     goe2x2,
     initial,
     level_widths,
@@ -83,6 +84,7 @@ CHECKS: tuple[Check, ...] = (
     Check((10,), _ids(relaxation.ROWS), _relaxation),
     Check((11,), _ids(initial.ROWS_11), _rows(initial.check_11)),
     Check((13,), _ids(linear_net.ROWS), _rows(linear_net.check)),
+    Check((14,), _ids(dyson.ROWS), _rows(dyson.check)),
 )
 
 
