@@ -65,7 +65,7 @@ say "installing wheels (numpy, scipy, click, mpi4py, matplotlib, test tools)"
 pip_ install --no-cache-dir --only-binary=mpi4py,numpy,scipy \
     'numpy>=1.26' 'scipy>=1.11' 'click>=8.1' 'mpi4py>=4.0.1' 'matplotlib>=3.8' \
     'Cython>=3,<4' pkgconfig 'setuptools>=77' packaging wheel \
-    'pytest>=8' 'hypothesis>=6' 'ruff>=0.6'
+    'pytest>=8' 'hypothesis>=6' 'ruff>=0.6' 'mypy>=1.11' scipy-stubs
 
 # 3. h5py from source against the parallel HDF5 (never a cached serial build).
 want_mpi=True
