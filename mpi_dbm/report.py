@@ -16,7 +16,7 @@ import numpy as np
 
 from . import rmt
 from .analysis.observables import ClusterStats
-from .analysis.pipeline import Analysis
+from .analysis.pipeline import Analysis, dyson_beta_status
 from .errors import DependencyError
 
 
@@ -429,6 +429,16 @@ def _series_cell(r: dict[str, Any] | None, at: float) -> str:
     )
 
 
+def _left_out(rec: dict[str, Any]) -> dict[str, str]:
+    """Every statistic of a level set left out, with why (its own notes and the long-range ones)."""
+    out = dict(rec["not_enough_data"])
+    lr = rec.get("long_range", {})
+    for key, what in (("long_range_not_enough_data", "Σ², Δ₃"), ("form_factor_not_enough_data", "K(τ)")):
+        if key in lr:
+            out[what] = lr[key]
+    return out
+
+
 def _spectral_html(a: Analysis) -> list[str]:
     """Tables of the n-th order ratios, Σ²/Δ₃/edge per level set, the step-0 edge and the Dyson SDE."""
     parts: list[str] = []
@@ -448,7 +458,7 @@ def _spectral_html(a: Analysis) -> list[str]:
                     f"KS p = {_fmt(edge['matched']['ks_p'])} (TW₁ p = {_fmt(edge['tracy_widom_1']['ks_p'])})"
                     if edge
                     else "–",
-                    html.escape("; ".join(f"{k}: {v}" for k, v in rec["not_enough_data"].items())) or "–",
+                    html.escape("; ".join(f"{k}: {v}" for k, v in _left_out(rec).items())) or "–",
                 ]
             )
     if rows:
@@ -515,7 +525,6 @@ def _spectral_html(a: Analysis) -> list[str]:
             drows.append([*base, html.escape(rec.get("not_enough_data") or rec.get("note", "")), *["–"] * 5])
             classes.append("info")
             continue
-        ok = abs(rec["beta_pull"]) < 3
         drows.append(
             [
                 *base,
@@ -531,7 +540,7 @@ def _spectral_html(a: Analysis) -> list[str]:
                 f"Δt = {_fmt(rec['dt'])}, {html.escape(rec['fit']['method'])}",
             ]
         )
-        classes.append("pass" if ok else "fail")
+        classes.append(dyson_beta_status(rec["beta"], rec["beta_error"]))
     parts.append(
         "<p>Kramers–Moyal fit of the level SDE on the measurement series of the window "
         "(rmt.fit_grbm_dyson for the GRBM: predicted a = c = T = α/|B|; elsewhere the confined Dyson model "

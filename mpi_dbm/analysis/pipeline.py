@@ -682,6 +682,14 @@ def _sde_ratios(rec: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def dyson_beta_status(beta: float, error: float) -> str:
+    """pass: beta = 1 within 3 sigma and beta = 0 (no repulsion) rejected beyond 3 sigma; fail:
+    beta = 1 rejected; inconclusive: both within 3 sigma (too few data to see the repulsion)."""
+    if not (math.isfinite(beta) and math.isfinite(error) and error > 0) or abs(beta - 1) >= 3 * error:
+        return "fail"
+    return "pass" if abs(beta) >= 3 * error else "inconclusive"
+
+
 def _dyson_verdicts(a: Analysis) -> list[Verdict]:
     out: list[Verdict] = []
     for r in a.dyson:
@@ -692,11 +700,10 @@ def _dyson_verdicts(a: Analysis) -> list[Verdict]:
         elif "note" in rec:
             out.append(Verdict(check, "info", rec["note"]))
         else:
-            ok = math.isfinite(rec["beta_pull"]) and abs(rec["beta_pull"]) < 3
             out.append(
                 Verdict(
                     check,
-                    "pass" if ok else "fail",
+                    dyson_beta_status(rec["beta"], rec["beta_error"]),
                     f"beta = {rec['beta']:.3f} +- {rec['beta_error']:.3f} (pull {rec['beta_pull']:+.1f}); "
                     f"{_sde_ratios(rec)}; dt = {rec['dt']:.3g}, {rec['fit']['method']}",
                 )

@@ -21,6 +21,7 @@ between two is Δt = measure_every·α (t = nα).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,14 @@ def _edges(x: np.ndarray, use: list[int] | None = None) -> np.ndarray:
     if edges.size < 2:
         raise rmt.InsufficientDataError(2, int(edges.size), "distinct levels to bin")
     return edges
+
+
+def _binned(x: np.ndarray, dt: float, **kw: Any) -> rmt.KramersMoyalBins:
+    """rmt.binned_moments, quiet about bins the gap cut emptied: their jackknife variance is over
+    no value (numpy's "Degrees of freedom <= 0" RuntimeWarning) and comes out NaN, as documented."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Degrees of freedom <= 0 for slice", RuntimeWarning)
+        return rmt.binned_moments(x, dt, **kw)
 
 
 def _coefficients(fit: rmt.SdeFit, temperature: float) -> dict[str, Any]:
@@ -127,7 +136,7 @@ def grbm_fit(ds: Dataset, p: PointData, steps: float) -> SdeResult:
         rates = rmt.grbm_relaxation_rates(kappa, spec.mu, spec.sigma_h)
         use = [int(i) for i in np.flatnonzero(rates * dt <= MAX_RATE_DT)]
         rec = {"label": label, "dt": dt, "levels_fitted": use, **_coefficients(fit, p.temperature)}
-        bins = rmt.binned_moments(
+        bins = _binned(
             x,
             dt,
             bins=_edges(x, use),
@@ -155,7 +164,7 @@ def cluster_fit(
         base = {"label": c.label, "dt": dt}
         if c.n < 2 or c.centre is None:
             note = "a single level has no Coulomb repulsion" if c.n < 2 else "no predicted cluster centre"
-            bins = rmt.binned_moments(x, dt, bins=_edges(x), lags=(1, 2))
+            bins = _binned(x, dt, bins=_edges(x), lags=(1, 2))
             return SdeResult(name, p.index, c.label, {**base, "note": note}, bins)
         if rate is None or not rate * dt <= MAX_RATE_DT:
             why = (
@@ -163,7 +172,7 @@ def cluster_fit(
                 if rate is None
                 else f"relaxation rate x dt = {rate * dt:.3g} > {MAX_RATE_DT} (finite-dt bias dominates)"
             )
-            bins = rmt.binned_moments(x, dt, bins=_edges(x), lags=(1, 2))
+            bins = _binned(x, dt, bins=_edges(x), lags=(1, 2))
             return SdeResult(
                 name, p.index, c.label, {**base, "note": f"Coulomb coefficient not well defined: {why}"}, bins
             )
@@ -173,7 +182,7 @@ def cluster_fit(
         model = rmt.dyson_model(sigma, rate=rate, centre=c.centre)
         fit = rmt.fit_sde(x, dt, model, lags=(1, 2))
         rec = {**base, "model": model.description, **_coefficients(fit, p.temperature)}
-        bins = rmt.binned_moments(
+        bins = _binned(
             x, dt, bins=_edges(x), lags=(1, 2), model=model, coefficients=fit.values(), min_gap=2.0
         )
         return SdeResult(name, p.index, c.label, rec, bins)
@@ -191,7 +200,7 @@ def _model_free(ds: Dataset, name: str, p: PointData, steps: float) -> SdeResult
         x = p.trajectories[name][:, ds.selected]
         x = x[np.isfinite(x).all(axis=(1, 2))]
         note = "Coulomb coefficient not well defined: the family gives no clusters (no fixed point)"
-        bins = rmt.binned_moments(x, dt, bins=_edges(x), lags=(1, 2))
+        bins = _binned(x, dt, bins=_edges(x), lags=(1, 2))
         return SdeResult(name, p.index, label, {"label": label, "dt": dt, "note": note}, bins)
 
     return _attempt(name, p, label, compute)

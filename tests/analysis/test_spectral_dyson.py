@@ -319,3 +319,14 @@ def test_family_without_clusters_is_described_not_judged(tmp_path):
     for v in verdicts(summary, r"Dyson SDE"):
         assert v["status"] == "info" and "not well defined" in v["detail"], v
     assert (tmp_path / "rep" / "dyson_singular_values.png").is_file()  # the model-free moments
+
+
+def test_beta_verdict_needs_the_repulsion_resolved():
+    """beta = 1 within 3 sigma passes only when beta = 0 (no repulsion) is excluded beyond 3 sigma."""
+    from mpi_dbm.analysis.pipeline import dyson_beta_status
+
+    assert dyson_beta_status(1.15, 0.16) == "pass"
+    assert dyson_beta_status(0.14, 2.0) == "inconclusive"  # a short grbm-a0.1 run: no resolution
+    assert dyson_beta_status(2.0, 0.1) == "fail"
+    assert dyson_beta_status(0.0, 0.05) == "fail"  # independent levels
+    assert dyson_beta_status(float("nan"), 0.1) == "fail"
