@@ -348,6 +348,8 @@ def _transposed(state: GRBMState, name: str, M: np.ndarray) -> np.ndarray:
 class GRBM(Model):
     """Vectorised over a stack of replicas; see the module docstring for the algorithm."""
 
+    spec: GRBMSpec
+
     def __init__(self, spec: GRBMSpec, shared_seed: np.random.SeedSequence) -> None:
         self.spec = spec
         self.k_phi = spec.kernel()
@@ -439,7 +441,8 @@ class GRBM(Model):
 
     def exact_gradient(self, W: np.ndarray) -> np.ndarray:
         """∂/∂W of the mean log-likelihood: σ_h² W (C_φ − K⁻¹), for a stack (R, N_h, N_v)."""
-        return self.spec.sigma_h**2 * (W @ (self.c_phi - self._model_covariance(W)))
+        grad: np.ndarray = self.spec.sigma_h**2 * (W @ (self.c_phi - self._model_covariance(W)))
+        return grad
 
     # -- dynamics ----------------------------------------------------------------
     def step(self, state: GRBMState, learning_rate: float, batch_size: int, streams: ReplicaStreams) -> None:
@@ -482,7 +485,8 @@ class GRBM(Model):
     def _pcd_covariance(self, state: GRBMState, streams: ReplicaStreams) -> np.ndarray:
         """Advance every persistent chain by one update; returns Ĉ = (1/|B|) Σ_b φ_b φ_bᵀ (a new array)."""
         phi = self._sample_chains(state, streams)
-        return (phi.transpose(0, 2, 1) @ phi) / phi.shape[1]
+        cov: np.ndarray = (phi.transpose(0, 2, 1) @ phi) / phi.shape[1]
+        return cov
 
     def _sample_chains(self, state: GRBMState, streams: ReplicaStreams) -> np.ndarray:
         """One update of the chains with the configured sampler, in place; returns them."""
@@ -606,11 +610,12 @@ class GRBM(Model):
         idx = state.epoch_order[:, state.cursor : state.cursor + batch_size]
         state.cursor += batch_size
         x = self._samples[idx]  # (R, |B|, N_v)
-        return (x.transpose(0, 2, 1) @ x) / batch_size
+        cov: np.ndarray = (x.transpose(0, 2, 1) @ x) / batch_size
+        return cov
 
     def _kernel(self, W: np.ndarray) -> np.ndarray:
         """K = μ² − σ_h² WᵀW for every replica."""
-        K = W.transpose(0, 2, 1) @ W
+        K: np.ndarray = W.transpose(0, 2, 1) @ W
         K *= -(self.spec.sigma_h**2)
         K += self.spec.mu**2 * np.eye(self.spec.n_visible)
         return K
@@ -621,9 +626,10 @@ class GRBM(Model):
     # -- observation ---------------------------------------------------------------
     def gram(self, W: np.ndarray) -> np.ndarray:
         """The smaller Gram matrix of every replica."""
-        if self.spec.n_hidden >= self.spec.n_visible:
-            return W.transpose(0, 2, 1) @ W
-        return W @ W.transpose(0, 2, 1)
+        gram: np.ndarray = (
+            W.transpose(0, 2, 1) @ W if self.spec.n_hidden >= self.spec.n_visible else W @ W.transpose(0, 2, 1)
+        )
+        return gram
 
     def measure(self, state: GRBMState) -> Measurement:
         x = np.linalg.eigvalsh(self.gram(state.W))

@@ -265,6 +265,8 @@ class LinearState:
 class LinearNet(Model):
     """Vectorised over a stack of replicas; see the module docstring for the algorithm."""
 
+    spec: LinearSpec
+
     def __init__(self, spec: LinearSpec, shared_seed: np.random.SeedSequence) -> None:
         self.spec = spec
         self.shared_seed = shared_seed
@@ -362,6 +364,7 @@ class LinearNet(Model):
             ]
             W1 = np.stack([d[0] for d in draws]) * s.init_std if "W1" in s.train else B1
             W2 = np.stack([d[1] for d in draws]) * s.init_std if "W2" in s.train else B2
+        assert W1 is not None and W2 is not None  # parse: n_hidden >= rank wherever B1, B2 are used
         W1 = np.broadcast_to(W1, (n_rep, *self.shapes["W1"])).copy()
         W2 = np.broadcast_to(W2, (n_rep, *self.shapes["W2"])).copy()
         data = order = None
@@ -391,14 +394,16 @@ class LinearNet(Model):
         )
 
     def _shuffle(self, streams: ReplicaStreams, n: int) -> np.ndarray:
-        return np.stack([g.permutation(n) for g in streams.order])
+        order: np.ndarray = np.stack([g.permutation(n) for g in streams.order])
+        return order
 
     def _shape_noise(self, z: np.ndarray, batch_size: int) -> np.ndarray:
         """Batch-mean induced noise from standard normals z (..., a, b): GOE-shaped if a = b."""
         scale = self.spec.gradient_noise / np.sqrt(batch_size)
         if z.shape[-1] == z.shape[-2]:
             return goe_from_normals(z, scale)
-        return z * scale
+        noise: np.ndarray = z * scale
+        return noise
 
     # -- dynamics ----------------------------------------------------------------
     def gradients(
@@ -414,7 +419,9 @@ class LinearNet(Model):
         r = y - x @ (W2 @ W1).T
         return 0.5 * float(np.mean(np.sum(r * r, axis=1)))
 
-    def _moments(self, state: LinearState, batch_size: int, streams: ReplicaStreams):
+    def _moments(
+        self, state: LinearState, batch_size: int, streams: ReplicaStreams
+    ) -> tuple[np.ndarray, np.ndarray]:
         s = self.spec
         if s.data == "online":
             z = streams.normal((batch_size, s.n_in + s.n_out))
@@ -427,6 +434,7 @@ class LinearNet(Model):
             assert data is not None and s.data_per_batch is not None
             if s.order == "fixed":
                 k = state.step % s.data_per_batch
+                assert data.batch_cxx is not None and data.batch_cyx is not None  # built for order = "fixed"
                 return data.batch_cxx[k], data.batch_cyx[k]
             assert state.epoch_order is not None
             if state.cursor + batch_size > len(data.x):

@@ -145,20 +145,19 @@ def parse(model: Table, target: Table) -> MultilayerSpec:
     n_hidden = model.integer("n_hidden", 32, minimum=1, maximum=MAX_DIMENSION)
     n_features = model.integer("n_features", 16, minimum=1, maximum=MAX_DIMENSION)
     act = model.string("activation", "tanh", choices=ACTIVATIONS)
-    scale = {"magnitude": MAX_SCALE}
     spec = MultilayerSpec(
         kind="multilayer",
         n_input=n_input,
         n_hidden=n_hidden,
         n_features=n_features,
         activation=act,
-        m_mean=model.number("m_mean", 0.0, **scale),
-        m_sigma=model.number("m_sigma", 1.0, nonnegative=True, **scale),
-        w_mean=model.number("w_mean", 0.0, **scale),
-        w_sigma=model.number("w_sigma", 1.0, nonnegative=True, **scale),
-        z_mean=model.number("z_mean", 0.0, **scale),
-        z_sigma=model.number("z_sigma", 1.0, nonnegative=True, **scale),
-        init_width=model.number("init_width", 1.0, nonnegative=True, **scale),
+        m_mean=model.number("m_mean", 0.0, magnitude=MAX_SCALE),
+        m_sigma=model.number("m_sigma", 1.0, nonnegative=True, magnitude=MAX_SCALE),
+        w_mean=model.number("w_mean", 0.0, magnitude=MAX_SCALE),
+        w_sigma=model.number("w_sigma", 1.0, nonnegative=True, magnitude=MAX_SCALE),
+        z_mean=model.number("z_mean", 0.0, magnitude=MAX_SCALE),
+        z_sigma=model.number("z_sigma", 1.0, nonnegative=True, magnitude=MAX_SCALE),
+        init_width=model.number("init_width", 1.0, nonnegative=True, magnitude=MAX_SCALE),
         batches_per_epoch=model.integer("batches_per_epoch", 1000, minimum=1),
         divergence_loss=model.number("divergence_loss", 100.0, positive=True, magnitude=MAX_SCALE),
     )
@@ -189,6 +188,8 @@ class MultilayerState:
 
 class Multilayer(Model):
     """Vectorised over a stack of replicas; see the module docstring for the model and update."""
+
+    spec: MultilayerSpec
 
     def __init__(self, spec: MultilayerSpec, shared_seed: np.random.SeedSequence) -> None:
         self.spec = spec

@@ -69,7 +69,8 @@ def haar_orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
 def goe_from_normals(z: np.ndarray, scale: float) -> np.ndarray:
     """Symmetric matrices (..., N, N) with Var(diag) = 2 scale², Var(off-diag) = scale²,
     from standard normals z of the same shape."""
-    return (z + np.swapaxes(z, -1, -2)) * (scale / np.sqrt(2.0))
+    sym: np.ndarray = (z + np.swapaxes(z, -1, -2)) * (scale / np.sqrt(2.0))
+    return sym
 
 
 def divergence_code(bound: float, *weights: np.ndarray) -> np.ndarray:
@@ -107,7 +108,8 @@ class TeacherStudentSpec:
         """W_t = O diag(λ) Oᵀ, O Haar from the sweep's shared seed (2·𝟙 by default)."""
         lam = np.array(self.teacher_eigenvalues)
         o = haar_orthogonal(np.random.default_rng(child_seed(shared_seed, TEACHER_KEY)), self.n)
-        return (o * lam) @ o.T
+        teacher: np.ndarray = (o * lam) @ o.T
+        return teacher
 
     # -- size estimates (cost.py; no model is built) --------------------------------
     def flops_per_step(self, batch_size: int) -> float:
@@ -208,6 +210,8 @@ class TSState:
 class TeacherStudent(Model):
     """Vectorised over a stack of replicas; see the module docstring for the algorithm."""
 
+    spec: TeacherStudentSpec
+
     def __init__(self, spec: TeacherStudentSpec, shared_seed: np.random.SeedSequence) -> None:
         self.spec = spec
         self.shared_seed = shared_seed
@@ -270,7 +274,8 @@ class TeacherStudent(Model):
     # -- dynamics ----------------------------------------------------------------
     def batch_gradient(self, W: np.ndarray, batch_cov: np.ndarray) -> np.ndarray:
         """∂/∂W_s of the minibatch loss (1/|B|) Σ ½‖y − W_s x‖² = (W_s − W_t) Ĉ, for a stack."""
-        return (W - self.teacher) @ batch_cov
+        grad: np.ndarray = (W - self.teacher) @ batch_cov
+        return grad
 
     def step(self, state: TSState, learning_rate: float, batch_size: int, streams: ReplicaStreams) -> None:
         s = self.spec
