@@ -627,7 +627,9 @@ class GRBM(Model):
     def gram(self, W: np.ndarray) -> np.ndarray:
         """The smaller Gram matrix of every replica."""
         gram: np.ndarray = (
-            W.transpose(0, 2, 1) @ W if self.spec.n_hidden >= self.spec.n_visible else W @ W.transpose(0, 2, 1)
+            W.transpose(0, 2, 1) @ W
+            if self.spec.n_hidden >= self.spec.n_visible
+            else W @ W.transpose(0, 2, 1)
         )
         return gram
 
