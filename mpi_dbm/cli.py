@@ -13,13 +13,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
 from .errors import MpiDbmError
 from .reproduce.experiments import NAMES as EXPERIMENT_NAMES
+
+if TYPE_CHECKING:  # config (numpy) is imported when a command needs it
+    from .config import Config
 
 _RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID")
 
@@ -28,7 +31,8 @@ def _rank() -> int:
     """This process's MPI rank, without initialising MPI."""
     mpi = sys.modules.get("mpi4py.MPI")
     if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():
-        return mpi.COMM_WORLD.Get_rank()
+        rank: int = mpi.COMM_WORLD.Get_rank()
+        return rank
     for var in _RANK_VARIABLES:
         if os.environ.get(var, "").isdigit():
             return int(os.environ[var])
@@ -54,7 +58,7 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _load_config(path: str | None):
+def _load_config(path: str | None) -> Config:
     from . import config
 
     return config.default() if path is None else config.load(path)

@@ -101,8 +101,8 @@ class JobOptions:
     def __post_init__(self) -> None:
         if self.scheduler not in SCHEDULERS:
             raise ConfigError(f"--scheduler: must be slurm or pbs, got {self.scheduler!r}")
-        for option, value in (("--nodes", self.nodes), ("--ranks-per-node", self.ranks_per_node)):
-            parse_count(value, option, 1)
+        for option, count in (("--nodes", self.nodes), ("--ranks-per-node", self.ranks_per_node)):
+            parse_count(count, option, 1)
         if self.walltime <= 0:
             raise ConfigError("--time: must be positive")
         if self.array and self.array < 2:

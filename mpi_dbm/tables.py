@@ -119,20 +119,20 @@ class Table:
     ) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.error(key, f"must be a number, got {_type_name(value)} {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise self.error(key, f"must be finite, got {value}")
-        if positive and value <= 0:
-            raise self.error(key, f"must be > 0, got {value:g}")
-        if nonnegative and value < 0:
-            raise self.error(key, f"must be >= 0, got {value:g}")
-        if magnitude is not None and abs(value) > magnitude:
+        number = float(value)
+        if not math.isfinite(number):
+            raise self.error(key, f"must be finite, got {number}")
+        if positive and number <= 0:
+            raise self.error(key, f"must be > 0, got {number:g}")
+        if nonnegative and number < 0:
+            raise self.error(key, f"must be >= 0, got {number:g}")
+        if magnitude is not None and abs(number) > magnitude:
             raise self.error(
                 key,
-                f"{value:g} is out of scale: at most {magnitude:g} in magnitude (the recorded spectra, "
+                f"{number:g} is out of scale: at most {magnitude:g} in magnitude (the recorded spectra, "
                 "squares of the weights, would overflow to inf/NaN)",
             )
-        return value
+        return number
 
     def number_list(
         self,

@@ -57,7 +57,7 @@ def points(config: Config) -> list[Point]:
 def work_units(config: Config) -> list[WorkUnit]:
     """All units in task order."""
     reps, block = config.sweep.replicas, config.sweep.block_size
-    units = []
+    units: list[WorkUnit] = []
     for p in points(config):
         for start in range(0, reps, block):
             stop = min(start + block, reps)
