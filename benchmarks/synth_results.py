@@ -2,8 +2,8 @@
 
 11 (α, |B|) points (α = 0.01…0.1 at |B| = 16, and |B| = 4…128 at α = 0.04) × 7 500
 realisations × 6 measurements (steps 0, 20 000, …, 100 000) × 10 eigenvalues, written with
-the store's own layout (mpi_dbm.store), every task done. Measurement 0 is the spectrum of
-WᵀW at the random initialisation (W ~ N(0, 0.1²)); later ones are drawn from the predicted
+the store's own layout, writers and checksums (mpi_dbm.store), every task done. Measurement 0
+is the spectrum of WᵀW at the random initialisation (W ~ N(0, 0.1²)); later ones are drawn from the predicted
 stationary law: X = X* + δX in the eigenbasis of K_φ with Var(δX_kl) = T (x*_k + x*_l)/2 ·
 (1 + δ_kl), T = α/|B| (physics.md §2.5).
 
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mpi_dbm import config, models, store
 from mpi_dbm.streams import shared_data_seed
+from mpi_dbm.train import StackResult
 
 POINTS = [(lr, 16) for lr in (0.01, 0.02, 0.04, 0.06, 0.08, 0.1)] + [(0.04, b) for b in (4, 8, 32, 64, 128)]
 
@@ -53,7 +54,7 @@ def make(path: Path, replicas: int = 7500, seed: int = 0) -> config.Config:
     x_star = np.sort(spec.mu**2 - np.linalg.eigvalsh(model.k_phi)) / spec.sigma_h**2
     n, n_meas = spec.n_visible, len(cfg.train.measure_steps)
     rng = np.random.default_rng(seed)
-    with h5py.File(path, "w") as f:
+    with h5py.File(path, "w", libver=store.LIBVER) as f:
         store._create_layout(f, cfg, model, store._root_attributes(cfg, 1, False))
         store._write_tables(f, cfg)
         scale = np.sqrt((x_star[:, None] + x_star[None, :]) / 2)
@@ -66,9 +67,14 @@ def make(path: Path, replicas: int = 7500, seed: int = 0) -> config.Config:
                 g = rng.normal(size=(replicas, n, n))
                 dX = (g + g.transpose(0, 2, 1)) / np.sqrt(2) * scale * np.sqrt(lr / bs)
                 spectra[:, m] = np.linalg.eigvalsh(np.diag(x_star) + dX)
-            f["spectra/X"][rows] = spectra
-            f["scalars/loss"][rows] = np.abs(rng.normal(size=(replicas, n_meas))) * lr / bs
-            f["tasks/status"][rows] = store.DONE
+            result = StackResult(
+                spectra={"X": spectra},
+                scalars={"loss": np.abs(rng.normal(size=(replicas, n_meas))) * lr / bs},
+                diverged_step=np.full(replicas, -1, dtype=np.int64),
+                diverged_reason=np.zeros(replicas, dtype=np.int8),
+            )
+            store._write_data(f, rows, result)  # the rows with their checksums, as a run writes them
+            store._write_status(f, rows, result)
     return cfg
 
 
