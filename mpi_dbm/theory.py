@@ -66,7 +66,8 @@ def grbm_fixed_point(kappa: np.ndarray, mu: float, sigma_h: float = 1.0) -> np.n
 def grbm_omega(kappa: np.ndarray, mu: float) -> np.ndarray:
     """Ω_k = (μ² − κ_k)/κ_k² (the authors' `Omg`)."""
     kappa = np.asarray(kappa, dtype=float)
-    return (mu**2 - kappa) / kappa**2
+    omega: np.ndarray = (mu**2 - kappa) / kappa**2
+    return omega
 
 
 def grbm_relaxation_rate(kappa: np.ndarray, mu: float, sigma_h: float = 1.0) -> np.ndarray:
@@ -78,7 +79,8 @@ def grbm_covariance(x_star: np.ndarray, learning_rate: float, batch_size: float)
     """Var(δX_kl) = T (x*_k + x*_l)/2 (1 + δ_kl) in the eigenbasis of K_φ (physics.md §2.5)."""
     x = np.asarray(x_star, dtype=float)
     t = temperature(learning_rate, batch_size)
-    return t * (x[:, None] + x[None, :]) / 2.0 * (1.0 + np.eye(len(x)))
+    cov: np.ndarray = t * (x[:, None] + x[None, :]) / 2.0 * (1.0 + np.eye(len(x)))
+    return cov
 
 
 def grbm_single_variance(x_star: float, learning_rate: float, batch_size: float) -> float:
@@ -127,7 +129,8 @@ def grbm_mean_shift(kappa: np.ndarray, mu: float, learning_rate: float, batch_si
     dx = x[:, None] - x[None, :]
     distinct = ~np.isclose(dx, 0.0, atol=1e-12 * max(1.0, float(np.abs(x).max())))
     repulsion = np.sum(np.where(distinct, E / np.where(distinct, dx, 1.0), 0.0), axis=1)
-    return kappa**2 / (2.0 * x) * (curvature + ito) + repulsion
+    shift: np.ndarray = kappa**2 / (2.0 * x) * (curvature + ito) + repulsion
+    return shift
 
 
 def grbm_degenerate_mean_shift(
@@ -216,18 +219,22 @@ def linear_variance_profile(
     w = np.asarray(values, dtype=float)
     t = temperature(learning_rate, batch_size)
     wi, wj = w[:, None], w[None, :]
+    v: np.ndarray
     if layers == 2:
         factor = 1.0 / (1.0 - learning_rate * (wi + wj) / 2.0) if discrete else 1.0
-        return 0.5 * t * label_noise * (wi**2 + wj**2) / (wi + wj) * factor
+        v = 0.5 * t * label_noise * (wi**2 + wj**2) / (wi + wj) * factor
+        return v
     if layers == 1:
         if discrete:
-            return (
+            v = (
                 0.5
                 * t
                 * label_noise
                 * (wi / (1 - learning_rate * wi / 2) + wj / (1 - learning_rate * wj / 2))
             )
-        return 0.5 * t * label_noise * (wi + wj)
+            return v
+        v = 0.5 * t * label_noise * (wi + wj)
+        return v
     raise ValueError(f"layers must be 1 or 2, got {layers}")
 
 
@@ -292,7 +299,7 @@ def dyson_solve(
     z = np.asarray(z, dtype=complex)
     c = np.asarray(centres, dtype=float)[:, None]
     coupling = (np.asarray(variances, dtype=float) * np.asarray(sizes, dtype=float)[:, None]).T  # [s, s']
-    m = -1.0 / (z[None, :] - c) if m0 is None else np.array(m0, dtype=complex)
+    m: np.ndarray = -1.0 / (z[None, :] - c) if m0 is None else np.array(m0, dtype=complex)
     for _ in range(max_iter):
         new = -1.0 / (z[None, :] - c + coupling @ m)
         change = np.max(np.abs(new - m) / np.maximum(np.abs(new), 1e-300))
@@ -342,6 +349,6 @@ def block_variance_matrix(
     label = np.repeat(np.arange(len(sizes)), sizes)
     sd = np.sqrt(np.asarray(variances, dtype=float)[label[:, None], label[None, :]])
     z = rng.standard_normal((len(label), len(label)))
-    h = (z + z.T) / np.sqrt(2.0) * sd
+    h: np.ndarray = (z + z.T) / np.sqrt(2.0) * sd
     h[np.diag_indices_from(h)] += np.asarray(centres, dtype=float)[label]
     return h

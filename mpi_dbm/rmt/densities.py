@@ -126,7 +126,8 @@ def mp_cdf(x: np.ndarray, scale: float = 1.0, ratio: float = 1.0) -> np.ndarray:
     F = sin θ/(π√q) + (1 + q) θ/(2πq) − (1 − q)/(πq) · arctan(k tan(θ/2)); the last term is
     absent for q = 1.
     """
-    return np.clip(_mp_terms(x, scale, ratio)[0], 0.0, 1.0)
+    cdf: np.ndarray = np.clip(_mp_terms(x, scale, ratio)[0], 0.0, 1.0)
+    return cdf
 
 
 def mp_cdf_jacobian(x: np.ndarray, scale: float = 1.0, ratio: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

@@ -212,7 +212,12 @@ def edge_test(scaled: np.ndarray, beta: int = 1) -> EdgeTest:
     x = x[~np.isnan(x)]
     if x.size < 5:
         raise InsufficientDataError(5, x.size, "largest eigenvalues")
-    ks = kstest(x, lambda t: tracy_widom_cdf_fast(t, b))
+
+    def tw_cdf(t: np.ndarray) -> np.ndarray:
+        return tracy_widom_cdf_fast(t, b)
+
+    # scipy-stubs types kstest's cdf as float -> float; kstest calls it once on the sorted sample
+    ks = kstest(x, tw_cdf)  # type: ignore[arg-type]
     mean_tw, var_tw = TW_MOMENTS[b]
     n = x.size
     mean, var = float(x.mean()), float(x.var(ddof=1))

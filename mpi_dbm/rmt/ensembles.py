@@ -103,7 +103,8 @@ def gse_eigenvalues(n: int, rng: np.random.Generator | int, size: int, v: float 
     """Sorted GSE eigenvalues with the Kramers pairs merged (pair means), shape (size, n)."""
     gen = as_generator(rng)
     e = _eigenvalues(lambda m: gse(n, gen, m, v), size, 8 * n * n)
-    return 0.5 * (e[:, 0::2] + e[:, 1::2])
+    merged: np.ndarray = 0.5 * (e[:, 0::2] + e[:, 1::2])
+    return merged
 
 
 def beta_hermite_eigenvalues(n: int, beta: float, rng: np.random.Generator | int, size: int) -> np.ndarray:
@@ -120,7 +121,8 @@ def beta_hermite_eigenvalues(n: int, beta: float, rng: np.random.Generator | int
         off = np.sqrt(gen.chisquare(dof, (m, n - 1)))
         h[:, idx[:-1], idx[1:]] = off
         h[:, idx[1:], idx[:-1]] = off
-        return h / np.sqrt(2.0)
+        scaled: np.ndarray = h / np.sqrt(2.0)
+        return scaled
 
     return _eigenvalues(make, size, n * n)
 

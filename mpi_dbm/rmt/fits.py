@@ -51,7 +51,7 @@ from .densities import (
     semicircle_cdf,
     semicircle_cdf_jacobian,
 )
-from .minimise import gauss_newton, nelder_mead, newton
+from .minimise import Start, gauss_newton, nelder_mead, newton
 from .resample import jackknife
 from .spacing import fd_bin_edges
 from .surmise import brody_b, brody_cdf
@@ -116,11 +116,14 @@ def _rows(x: np.ndarray) -> np.ndarray:
     a = np.asarray(x, dtype=float)
     if a.ndim == 2 and a.shape[0] == 1:
         a = a[0]
+    rows: np.ndarray
     if a.ndim == 1:
-        return a[~np.isnan(a)][:, None]
+        rows = a[~np.isnan(a)][:, None]
+        return rows
     if a.ndim != 2:
         raise ValueError(f"expected 1-D or 2-D data, got shape {a.shape}")
-    return a[~np.isnan(a).any(axis=1)]
+    rows = a[~np.isnan(a).any(axis=1)]
+    return rows
 
 
 def _ascending(x: np.ndarray) -> np.ndarray:
@@ -188,7 +191,7 @@ def _finish(
     method: str,
     names: Sequence[str],
     rows: np.ndarray,
-    estimator: Callable[[np.ndarray], np.ndarray],
+    estimator: Callable[..., np.ndarray],  # (values), or (values, start) with warm_start
     errors: str,
     n_blocks: int | None,
     cdf: Callable[..., np.ndarray],
@@ -214,7 +217,12 @@ def _finish(
         errs, err_method = np.full(values.size, np.nan), "none"
     else:
         raise ValueError(f"errors must be 'hessian', 'jackknife' or 'none', got {errors!r}")
-    ks = float(kstest(pooled, lambda t: cdf(t, *values)).statistic)
+
+    def fitted_cdf(t: np.ndarray) -> np.ndarray:
+        return cdf(t, *values)
+
+    # scipy-stubs types kstest's cdf as float -> float; kstest calls it once on the sorted sample
+    ks = float(kstest(pooled, fitted_cdf).statistic)  # type: ignore[arg-type]
     return FitResult(
         model,
         method,
@@ -231,7 +239,7 @@ def _finish(
 def _cvm_fit(
     cdf_jacobian: Callable[..., tuple[np.ndarray, np.ndarray]],
     xs: np.ndarray,
-    start: Sequence[float],
+    start: Start,
     bounds: Sequence[tuple[float | None, float | None]],
     scales: Sequence[float],
 ) -> np.ndarray:
@@ -562,7 +570,12 @@ def fit_histogram(
     else:
         raise ValueError(f"errors must be 'curve_fit' or 'jackknife', got {errors!r}")
     pooled = rows.ravel()
-    ks = float(kstest(pooled, lambda t: cdf(t, *values)).statistic)
+
+    def fitted_cdf(t: np.ndarray) -> np.ndarray:
+        return cdf(t, *values)
+
+    # scipy-stubs types kstest's cdf as float -> float; kstest calls it once on the sorted sample
+    ks = float(kstest(pooled, fitted_cdf).statistic)  # type: ignore[arg-type]
     return FitResult(
         model,
         "histogram least squares",

@@ -92,7 +92,8 @@ class GoodnessOfFit:
 
 def _clean(sample: np.ndarray) -> np.ndarray:
     x = np.asarray(sample, dtype=float).ravel()
-    return x[np.isfinite(x)]
+    finite: np.ndarray = x[np.isfinite(x)]
+    return finite
 
 
 def _complete_rows(sample: np.ndarray) -> np.ndarray | None:
@@ -100,7 +101,8 @@ def _complete_rows(sample: np.ndarray) -> np.ndarray | None:
     a = np.asarray(sample, dtype=float)
     if a.ndim != 2 or a.shape[1] < 2:
         return None
-    return a[np.isfinite(a).all(axis=1)]
+    complete: np.ndarray = a[np.isfinite(a).all(axis=1)]
+    return complete
 
 
 def _n_bins(n: int, bins: int | None) -> int:
@@ -211,7 +213,8 @@ def goodness_of_fit(
             grid = np.linspace(0.0, 1.0, 4097)
             inner = np.interp(u, cdf(grid), grid)
         deff = design_effect(rows, inner)
-        ks = kstest(x, cdf)
+        # scipy-stubs types kstest's cdf as float -> float; kstest calls it once on the sorted sample
+        ks = kstest(x, cdf)  # type: ignore[arg-type]
         d = float(ks.statistic)
         p_ks = float(ks.pvalue) if deff <= 1.0 else _ks_pvalue(d, x.size / deff)
         expected = x.size * np.diff(np.concatenate([[0.0], cdf(inner), [1.0]]))
@@ -220,15 +223,16 @@ def goodness_of_fit(
         dof = k - 1 - ddof
         reference = "surmise"
     else:
+        assert n is not None  # _use_surmise is true for n = None
         ref_rows = reference_ratios(name, int(n), trim, n_reference)
         ref = _clean(ref_rows)
         inner = np.quantile(ref, u)
         complete = _complete_rows(ref_rows)
         deff = design_effect(complete, inner)
-        ks = ks_2samp(x, ref)
-        d = float(ks.statistic)
+        ks2 = ks_2samp(x, ref)
+        d = float(ks2.statistic)
         if deff <= 1.0:
-            p_ks = float(ks.pvalue)
+            p_ks = float(ks2.pvalue)
         else:
             n1, n2 = x.size / deff, ref.size / deff
             p_ks = _ks_pvalue(d, n1 * n2 / (n1 + n2))
@@ -252,8 +256,8 @@ def _anchors(n: int | None, trim: float, n_reference: int) -> tuple[np.ndarray, 
     """(⟨r̃⟩, its error) at β = 0, 1, 2, 4 and the source of the anchors."""
     names = ("poisson", "goe", "gue", "gse")
     if n is None:
-        vals = [MEAN_RTILDE_LARGE_N[e] for e in names]
-        return np.array([v for v, _ in vals]), np.array([e for _, e in vals]), "large-N constants"
+        consts = [MEAN_RTILDE_LARGE_N[e] for e in names]
+        return np.array([v for v, _ in consts]), np.array([e for _, e in consts]), "large-N constants"
     if n == 3 and trim == 0:
         return (
             np.array([MEAN_RTILDE_SURMISE[e] for e in names]),
@@ -439,7 +443,8 @@ def verdict(
             mean, err = float(m.mean()), float(m.std(ddof=1) / math.sqrt(m.size))
         else:  # one sequence: blockwise jackknife absorbs the correlation of neighbouring r̃
             flat = _clean(a)
-            mean, err = jackknife(flat, np.mean, n_blocks=min(20, flat.size))
+            est, spread = jackknife(flat, np.mean, n_blocks=min(20, flat.size))
+            mean, err = float(est), float(spread)  # np.mean of 1-D blocks: scalars
         beta = beta_from_mean_ratio(mean, float(err), n=n, trim=trim, n_reference=n_reference)
     else:
         try:

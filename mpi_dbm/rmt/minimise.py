@@ -16,11 +16,12 @@ import numpy as np
 from scipy.optimize import minimize
 
 Bounds = Sequence[tuple[float | None, float | None]]
+Start = Sequence[float] | np.ndarray  # a start point; read with np.asarray
 ResidualsAndJacobian = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def nelder_mead(
-    f: Callable[[np.ndarray], float], start: Sequence[float], bounds: Bounds, scales: Sequence[float]
+    f: Callable[[np.ndarray], float], start: Start, bounds: Bounds, scales: Sequence[float]
 ) -> np.ndarray:
     """Bounded Nelder–Mead in units of ``scales`` (typical parameter sizes), to ~1e-9 relative.
 
@@ -55,12 +56,13 @@ def nelder_mead(
             "initial_simplex": simplex,
         },
     )
-    return np.asarray(res.x, dtype=float) * sc
+    x: np.ndarray = np.asarray(res.x, dtype=float) * sc
+    return x
 
 
 def gauss_newton(
     residuals: ResidualsAndJacobian,
-    start: Sequence[float],
+    start: Start,
     bounds: Bounds,
     scales: Sequence[float],
     *,
@@ -112,7 +114,7 @@ def gauss_newton(
 
 def newton(
     value_gradient_hessian: Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]],
-    start: Sequence[float],
+    start: Start,
     bounds: Bounds,
     scales: Sequence[float],
     *,
@@ -161,7 +163,7 @@ def _solve_positive_definite(hess: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
 
 def _box(
-    bounds: Bounds, scales: Sequence[float], start: Sequence[float]
+    bounds: Bounds, scales: Sequence[float], start: Start
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Lower and upper bounds as arrays (±∞ for None), |scales|, and the start clipped to the box."""
     lo = np.array([-math.inf if b is None else b for b, _ in bounds], dtype=float)

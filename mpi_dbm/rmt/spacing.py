@@ -95,8 +95,9 @@ def pair_spacing(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
         if x.ndim != 2 or x.shape[1] != 2:
             raise ValueError(f"expected shape (n, 2), got {x.shape}")
         a, b = x[:, 0], x[:, 1]
-    s = np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
-    return s[~np.isnan(s)]
+    s: np.ndarray = np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
+    spacings: np.ndarray = s[~np.isnan(s)]
+    return spacings
 
 
 def fd_bin_edges(x: np.ndarray, width_from: np.ndarray | None = None) -> np.ndarray:
@@ -117,7 +118,8 @@ def fd_bin_edges(x: np.ndarray, width_from: np.ndarray | None = None) -> np.ndar
     if not width > 0:
         return np.array([lo, hi])
     n_bins = max(1, int(np.ceil((hi - lo) / width)))
-    return lo + width * np.arange(n_bins + 1)
+    edges: np.ndarray = lo + width * np.arange(n_bins + 1)
+    return edges
 
 
 def histogram_mean(x: np.ndarray, bins: np.ndarray | str = "fd") -> float:
@@ -140,4 +142,5 @@ def normalised_spacings(spacings: np.ndarray, method: str = "sample") -> np.ndar
         mean = histogram_mean(s)
     else:
         raise ValueError(f"unknown method {method!r}; expected 'sample' or 'histogram'")
-    return s / mean
+    normalised: np.ndarray = s / mean
+    return normalised

@@ -132,7 +132,8 @@ def spacing_cdf(s: np.ndarray, ensemble: str) -> np.ndarray:
     """CDF of :func:`spacing_pdf` (Poisson: 1 - e^{-s})."""
     name = canonical_ensemble(ensemble)
     if name == "poisson":
-        return -np.expm1(-np.clip(np.asarray(s, dtype=float), 0.0, None))
+        cdf: np.ndarray = -np.expm1(-np.clip(np.asarray(s, dtype=float), 0.0, None))
+        return cdf
     return wigner_cdf(s, BETA[name])
 
 
@@ -140,11 +141,14 @@ def spacing_ppf(u: np.ndarray, ensemble: str) -> np.ndarray:
     """Quantile function of :func:`spacing_pdf`."""
     name = canonical_ensemble(ensemble)
     u = np.asarray(u, dtype=float)
+    ppf: np.ndarray
     if name == "poisson":
-        return -np.log1p(-u)
+        ppf = -np.log1p(-u)
+        return ppf
     beta = BETA[name]
     _, b = wigner_coefficients(beta)
-    return np.sqrt(gammaincinv((beta + 1.0) / 2.0, u) / b)
+    ppf = np.sqrt(gammaincinv((beta + 1.0) / 2.0, u) / b)
+    return ppf
 
 
 # --------------------------------------------------------------------------- ratio surmise
@@ -162,7 +166,8 @@ def _ratio_beta(ensemble: str | float) -> float | None:
 
 
 def _ratio_kernel(r: np.ndarray, beta: float) -> np.ndarray:
-    return (r + r * r) ** beta / (1.0 + r + r * r) ** (1.0 + 1.5 * beta)
+    kernel: np.ndarray = (r + r * r) ** beta / (1.0 + r + r * r) ** (1.0 + 1.5 * beta)
+    return kernel
 
 
 @lru_cache(maxsize=64)
@@ -178,7 +183,8 @@ def ratio_normalisation(beta: float) -> float:
 def _ratio_cdf_unit(x: np.ndarray, beta: float) -> np.ndarray:
     """∫₀^x P_β(r) dr for x in [0, 1] (Gauss–Legendre, exact to rounding for this smooth kernel)."""
     t = x[..., None] * _GL_NODES
-    return x * np.sum(_GL_WEIGHTS * _ratio_kernel(t, beta), axis=-1) / ratio_normalisation(beta)
+    cdf: np.ndarray = x * np.sum(_GL_WEIGHTS * _ratio_kernel(t, beta), axis=-1) / ratio_normalisation(beta)
+    return cdf
 
 
 def ratio_pdf(r: np.ndarray, ensemble: str | float) -> np.ndarray:

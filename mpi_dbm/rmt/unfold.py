@@ -99,9 +99,11 @@ def _unfold_by_law(
     fitted = any(v is None for v in params.values())
     if fitted:
         result = fit(x, errors="none")
-        params = {name: result[name] if v is None else v for name, v in params.items()}
-    e = n * cdf(x[:, keep], *params.values())
-    return _result(e, method, {**{k: float(v) for k, v in params.items()}, "fitted": fitted, "trim": trim})
+        theta = {name: result[name] if v is None else v for name, v in params.items()}
+    else:
+        theta = {name: v for name, v in params.items() if v is not None}  # all given
+    e = n * cdf(x[:, keep], *theta.values())
+    return _result(e, method, {**{k: float(v) for k, v in theta.items()}, "fitted": fitted, "trim": trim})
 
 
 def unfold_semicircle(
@@ -172,7 +174,7 @@ def unfold_ensemble(levels: np.ndarray, *, n_knots: int | None = None, trim: flo
     return _result(e, "ensemble", {"n_knots": knots, "rows": rows, "trim": trim})
 
 
-UNFOLDINGS = {
+UNFOLDINGS: dict[str, Callable[..., Unfolding]] = {
     "semicircle": unfold_semicircle,
     "marchenko_pastur": unfold_marchenko_pastur,
     "polynomial": unfold_polynomial,
