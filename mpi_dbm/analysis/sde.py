@@ -21,7 +21,6 @@ between two is Δt = measure_every·α (t = nα).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,11 +72,8 @@ def _edges(x: np.ndarray, use: list[int] | None = None) -> np.ndarray:
 
 
 def _binned(x: np.ndarray, dt: float, **kw: Any) -> rmt.KramersMoyalBins:
-    """rmt.binned_moments, quiet about bins the gap cut emptied: their jackknife variance is over
-    no value (numpy's "Degrees of freedom <= 0" RuntimeWarning) and comes out NaN, as documented."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Degrees of freedom <= 0 for slice", RuntimeWarning)
-        return rmt.binned_moments(x, dt, **kw)
+    """rmt.binned_moments (bins the gap cut emptied come out NaN, as documented there)."""
+    return rmt.binned_moments(x, dt, **kw)
 
 
 def _coefficients(fit: rmt.SdeFit, temperature: float) -> dict[str, Any]:

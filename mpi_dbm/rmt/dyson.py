@@ -878,8 +878,10 @@ def binned_moments(
     groups = _groups(r, max_groups)
     reps = np.stack([moments(total - sums[g].sum(axis=0)) for g in groups])
     n_groups = len(groups)
-    with np.errstate(invalid="ignore"):
-        err = np.sqrt((n_groups - 1) * np.nanvar(reps, axis=0))
+    var = np.full(reps.shape[1:], np.nan)
+    decided = np.isfinite(reps).sum(axis=0) >= 2  # a bin empty in all but one group has no error
+    var[decided] = np.nanvar(reps[:, decided], axis=0)
+    err = np.sqrt((n_groups - 1) * var)
     counts = total[0].astype(np.int64)
     err[:, counts == 0] = np.nan
     pred = np.full((2, n_bins), np.nan)

@@ -297,6 +297,10 @@ def form_factor(
         raise InsufficientDataError(2, rows, "realisations for the connected form factor")
     t = np.atleast_1d(np.asarray(taus, dtype=float))
     lo, hi = float(np.max(x[:, 0])), float(np.min(x[:, -1]))
+    if window == "gaussian" and (centre is None or width is None) and not hi > lo:
+        raise InsufficientDataError(
+            1, 0, "unfolded range common to all rows (or give the window's centre and width)"
+        )
     if window == "gaussian":
         c = 0.5 * (lo + hi) if centre is None else float(centre)
         sigma = (hi - lo) / 6.0 if width is None else float(width)

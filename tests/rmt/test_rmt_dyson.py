@@ -246,3 +246,18 @@ def test_bad_inputs_raise() -> None:
         dyson.fit_sde(np.zeros((1, 9, 3)) + np.arange(3.0), 0.1, model)  # one replica: no jackknife
     with pytest.raises(rmt.InsufficientDataError):
         dyson.fit_sde(np.full((3, 9, 3), np.nan), 0.1, model)  # nothing finite
+
+
+def test_a_bin_with_data_in_one_replica_only_has_no_error_and_no_warning() -> None:
+    """A bin that only one jackknife group reaches has no error (NaN), silently: no numpy
+    'Degrees of freedom <= 0' warning leaks out of the jackknife."""
+    import warnings
+
+    rng = np.random.default_rng(np.random.SeedSequence(2026, spawn_key=(12, 1)))
+    levels = rng.normal(size=(2, 50, 1)).cumsum(axis=1) * 0.01
+    levels[0, :, 0] += 10.0  # replica 0 alone visits x ≈ 10, replica 1 alone x ≈ 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bins = dyson.binned_moments(levels, 0.1, bins=np.array([-1.0, 1.0, 9.0, 11.0]))
+    assert bins.counts[0] > 0 and bins.counts[2] > 0
+    assert np.isnan(bins.drift_error[[0, 2]]).all() and np.isfinite(bins.drift[[0, 2]]).all()

@@ -15,6 +15,7 @@ from scipy.stats import chi2
 
 from mpi_dbm import rmt
 from mpi_dbm.rmt import longrange as lr
+from mpi_dbm.rmt._base import InsufficientDataError
 
 ENTROPY = 1975_0393  # Bohigas & Giannoni, Ann. Phys. 89, 393 (1975)
 N = 300  # levels per matrix; the bulk (60 %) is kept: 180 unfolded levels per row
@@ -277,3 +278,12 @@ def test_form_factor_without_window_and_errors() -> None:
         lr.form_factor(levels[:1], [0.5])
     with pytest.raises(ValueError, match="unknown window"):
         lr.form_factor(levels, [0.5], window="hann")
+
+
+def test_form_factor_default_window_needs_a_common_range() -> None:
+    """Rows whose unfolded ranges do not overlap have no default window: one clear
+    'not enough data' error (an explicit centre and width still work)."""
+    rows = np.stack([np.arange(0.0, 10.0), np.arange(20.0, 30.0)])
+    with pytest.raises(InsufficientDataError, match="common to all rows"):
+        lr.form_factor(rows, np.array([0.5]))
+    assert np.isfinite(lr.form_factor(rows, np.array([0.5]), centre=15.0, width=5.0).values).all()
