@@ -55,7 +55,7 @@ def parse(model: Table, target: Table) -> OUSpec:
         noise=model.number("noise", 1.0, nonnegative=True, magnitude=1e6),
         init_std=model.number("init_std", 0.0, nonnegative=True, magnitude=1e6),
     )
-    target.done()  # this family takes no [target] keys
+    target.not_taken('[model] kind = "ou_matrix" takes no [target] table (its target is [model] centre)')
     return spec
 
 
