@@ -38,6 +38,10 @@ if [[ -z ${HDF5_DIR:-}${HDF5_INCLUDEDIR:-}${HDF5_PKGCONFIG_NAME:-} ]]; then
     pkg-config --exists hdf5-openmpi 2>/dev/null || need_apt+=(libhdf5-openmpi-dev pkg-config)
 fi
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
+# the venv module and the Python headers (h5py compiles against them; Debian splits both off)
+"${PYTHON:-python3}" -c 'import ensurepip, os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null \
+    || need_apt+=(python3-venv python3-dev)
 # test tools (optional: only installed where apt is usable)
 want_apt=()
 command -v shellcheck >/dev/null 2>&1 || want_apt+=(shellcheck)
@@ -47,13 +51,12 @@ if ((${#want_apt[@]})) && [[ ${MPI_DBM_SKIP_APT:-0} != 1 && $(id -u) == 0 ]] && 
 fi
 if ((${#need_apt[@]})); then
     if [[ ${MPI_DBM_SKIP_APT:-0} == 1 || $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
-        die "missing ${need_apt[*]}: on a cluster run 'module load <mpi> <parallel-hdf5>' and set HDF5_DIR first (README: 'Installing on a cluster'); on Debian as root this script installs them"
+        die "missing ${need_apt[*]}: on a cluster run 'module load <mpi> <parallel-hdf5>' and point h5py at the parallel HDF5 with exactly one of HDF5_PKGCONFIG_NAME, HDF5_DIR or HDF5_INCLUDEDIR+HDF5_LIBDIR (docs/install.md says which fits your site); on Debian/Ubuntu as root this script installs them"
     fi
     say "apt-get install ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends openmpi-bin libopenmpi-dev libhdf5-openmpi-dev pkg-config gcc \
-        "${want_apt[@]}" >/dev/null
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
 # 2. The venv and binary wheels (mpi4py's wheel loads the system libmpi).
@@ -65,7 +68,8 @@ say "installing wheels (numpy, scipy, click, mpi4py, matplotlib, test tools)"
 pip_ install --no-cache-dir --only-binary=mpi4py,numpy,scipy \
     'numpy>=1.26' 'scipy>=1.11' 'click>=8.1' 'mpi4py>=4.0.1' 'matplotlib>=3.8' \
     'Cython>=3,<4' pkgconfig 'setuptools>=77' packaging wheel \
-    'pytest>=8' 'hypothesis>=6' 'ruff>=0.6' 'mypy>=1.11' scipy-stubs
+    'pytest>=8' 'hypothesis>=6' \
+    'ruff==0.17.6' 'mypy==2.4.1' 'scipy-stubs==1.17.1.5'  # checkers pinned: same verdicts everywhere
 
 # 3. h5py from source against the parallel HDF5 (never a cached serial build).
 want_mpi=True
@@ -80,7 +84,7 @@ if [[ "$have" != "$want_mpi" ]]; then
         if [[ -z $pkgname && -z ${HDF5_DIR:-}${HDF5_INCLUDEDIR:-} ]] && pkg-config --exists hdf5-openmpi 2>/dev/null; then
             pkgname=hdf5-openmpi
         fi
-        env ${pkgname:+HDF5_PKGCONFIG_NAME=$pkgname} CC=${CC:-mpicc} HDF5_MPI=ON CFLAGS="-O2 -g0" DIST_EXTRA_CONFIG="$cfg" \
+        env ${pkgname:+HDF5_PKGCONFIG_NAME=$pkgname} CC="${CC:-mpicc}" HDF5_MPI=ON CFLAGS="-O2 -g0" DIST_EXTRA_CONFIG="$cfg" \
             "$PY" -m pip --disable-pip-version-check -q install --no-cache-dir --no-build-isolation \
             --no-binary=h5py --no-deps --force-reinstall 'h5py>=3.10'
     else
