@@ -11,7 +11,7 @@ MPIRUN  := scripts/mpirun-local
 help:
 	@echo "make demo     install if needed, run the default sweep on $(NP) ranks, summarise it"
 	@echo "make test     install if needed, run the whole test suite (MPI tests included)"
-	@echo "make lint     ruff check + format check"
+	@echo "make lint     ruff check + format check + mypy (strict)"
 	@echo "make install  set up $(VENV) (Open MPI, mpi4py, h5py on parallel HDF5)"
 
 install:
