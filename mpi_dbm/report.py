@@ -10,14 +10,20 @@ from __future__ import annotations
 import html
 import math
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import rmt
+from .analysis.data import PointData
 from .analysis.observables import ClusterStats
 from .analysis.pipeline import Analysis, dyson_beta_status
 from .errors import DependencyError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 
 def require_matplotlib() -> None:
@@ -41,7 +47,8 @@ def _finite_mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(n > 0, mean, np.nan), np.where(n > 0, np.sqrt(var), np.nan)
 
 
-def _plt():
+def _plt() -> ModuleType:
+    """matplotlib.pyplot on the Agg backend with the report's style (a module has no narrower type)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,14 +58,14 @@ def _plt():
     return plt
 
 
-def _save(fig, outdir: Path, name: str) -> str:
+def _save(fig: Figure, outdir: Path, name: str) -> str:
     fig.tight_layout()
     fig.savefig(outdir / name)
     _plt().close(fig)
     return name
 
 
-def _grid(n: int, width: float = 3.6, height: float = 2.8):
+def _grid(n: int, width: float = 3.6, height: float = 2.8) -> tuple[Figure, list[Axes]]:
     plt = _plt()
     cols = min(n, 3)
     rows = math.ceil(n / cols)
@@ -73,7 +80,7 @@ def _stats_of(a: Analysis, name: str) -> list[ClusterStats]:
     return [st for p in a.dataset.points for st in a.stats.get((name, p.index), [])]
 
 
-def _point_label(p) -> str:
+def _point_label(p: PointData) -> str:
     return f"α={p.learning_rate:g}, |B|={p.batch_size}, α/|B|={p.temperature:.3g}"
 
 
@@ -123,7 +130,8 @@ def fig_spacings(a: Analysis, name: str, outdir: Path) -> str | None:
                 if st.cluster == c and st.spacings is not None and st.spacings.size > 5:
                     ax.hist(
                         st.spacings,
-                        bins=np.linspace(0, 4, 25),
+                        # matplotlib's stub says Sequence[float]; hist takes any 1-d array of edges
+                        bins=np.linspace(0, 4, 25),  # type: ignore[arg-type]
                         density=True,
                         histtype="step",
                         label=f"α/|B|={p.temperature:.3g} (#{p.index})",
@@ -211,7 +219,9 @@ def fig_shifts(a: Analysis, name: str, outdir: Path) -> str | None:
             tr = a.expectation.target_ratio(name, c, centre)
             if tr is not None:
                 label, val = tr
-                err_ratio = abs(a.expectation.target_ratio(name, c, centre + err)[1] - val)
+                tr_err = a.expectation.target_ratio(name, c, centre + err)
+                assert tr_err is not None  # whether a ratio exists depends on the cluster, not the centre
+                err_ratio = abs(tr_err[1] - val)
             elif c.centre != 0:
                 label, val, err_ratio = "centre / x*", centre / c.centre, err / abs(c.centre)
             else:  # a level at x* = 0 (a linear net's unlearned mode): no ratio

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class PointData:
 class Dataset:
     path: Path
     config: Config
-    attrs: dict
+    attrs: dict[str, Any]  # the results file's root attributes
     steps: np.ndarray  # all measurement steps
     selected: np.ndarray  # indices of the analysed measurements
     spectra: tuple[str, ...]
@@ -58,7 +59,8 @@ class Dataset:
 
     @property
     def selected_steps(self) -> np.ndarray:
-        return self.steps[self.selected]
+        steps: np.ndarray = self.steps[self.selected]
+        return steps
 
 
 def select_measurements(

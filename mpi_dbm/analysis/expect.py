@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import theory
 from ..config import Config
+
+if TYPE_CHECKING:
+    from ..models.grbm import GRBMSpec
+    from ..models.linear import LinearSpec
+    from ..models.teacher_student import TeacherStudentSpec
 
 #: slope of each observable against √v, for every model (see module docstring)
 UNIVERSAL_SLOPES = {
@@ -111,7 +117,7 @@ class GRBMExpectation(Expectation):
 
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        self.spec = config.model
+        self.spec: GRBMSpec = config.model
         self.levels = self.spec.fixed_point()
 
     def clusters(self, spectrum: str, size: int) -> list[Cluster] | None:
@@ -181,7 +187,7 @@ class TeacherStudentExpectation(Expectation):
 
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        self.spec = config.model
+        self.spec: TeacherStudentSpec = config.model
         self.teacher = np.sort(np.abs(np.array(self.spec.teacher_eigenvalues, dtype=float)))
 
     def _levels(self, spectrum: str) -> np.ndarray | None:
@@ -226,7 +232,8 @@ class LinearExpectation(Expectation):
 
     def __init__(self, config: Config) -> None:
         super().__init__(config)
-        self.spec = s = config.model
+        s: LinearSpec = config.model
+        self.spec = s
         self.applies = s.n_in == s.n_hidden == s.n_out and s.label_noise > 0 and s.gradient_noise == 0
         n = min(s.n_in, s.n_out)
         values = s.singular_values()

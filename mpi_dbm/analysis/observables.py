@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from .. import rmt
+from ..rmt.resample import Statistic
 from .expect import UNIVERSAL_SLOPES, Cluster, cluster_rms_slope
 
 N_JACKKNIFE_BLOCKS = 50
@@ -25,6 +26,10 @@ N_JACKKNIFE_BLOCKS = 50
 MIN_REALISATIONS = 3
 
 T = TypeVar("T")
+
+#: a statistic of a subset of replicas; numpy reductions (np.mean, np.var, ...) return numpy
+#: scalars, which rmt.resample.Statistic (float | ndarray) does not name
+ReplicaStatistic = Callable[[np.ndarray], float | np.floating[Any] | np.ndarray]
 
 #: why the widths, spacings and ratios of an exactly degenerate level set are not computed
 DEGENERATE = (
@@ -36,12 +41,13 @@ def _value(x: float, err: float) -> dict[str, float]:
     return {"value": float(x), "error": float(err)}
 
 
-def jackknife_over_replicas(rows: np.ndarray, statistic) -> tuple[float, float]:
+def jackknife_over_replicas(rows: np.ndarray, statistic: ReplicaStatistic) -> tuple[float, float]:
     """Blockwise jackknife over axis 0 (replicas) of `statistic(rows_subset)`."""
     n = rows.shape[0]
     if n < 2:
         return float(statistic(rows)), math.nan
-    res = rmt.jackknife(rows, statistic, n_blocks=min(n, N_JACKKNIFE_BLOCKS))
+    # rmt.jackknife takes np.asarray(..., dtype=float) of every result, numpy scalars included
+    res = rmt.jackknife(rows, cast(Statistic, statistic), n_blocks=min(n, N_JACKKNIFE_BLOCKS))
     return float(res.estimate), float(res.error)
 
 

@@ -119,7 +119,7 @@ def coulomb_repulsion(V: np.ndarray) -> np.ndarray:
     K = V.shape[-1]
     if K < 2 or V.shape[-2] != K:
         raise ValueError(f"V must be (..., K, K) with K >= 2, got {V.shape}")
-    out = 2.0 * V[..., 0, K - 1] / (K - 1)
+    out: np.ndarray = 2.0 * V[..., 0, K - 1] / (K - 1)
     for k in range(1, K - 1):
         out = out + (V[..., 0, k] + V[..., K - 1, K - k]) / k
     return out
@@ -128,7 +128,8 @@ def coulomb_repulsion(V: np.ndarray) -> np.ndarray:
 def drift_spread(Kmat: np.ndarray) -> np.ndarray:
     """|K̃_11| − |K̃_KK|: the spread of the drift between the largest and smallest eigen-direction."""
     d = np.abs(np.diagonal(np.asarray(Kmat, dtype=float), axis1=-2, axis2=-1))
-    return d[..., 0] - d[..., -1]
+    spread: np.ndarray = d[..., 0] - d[..., -1]
+    return spread
 
 
 def langevin_critical_temperature(
@@ -146,7 +147,8 @@ def langevin_critical_temperature(
     v = np.asarray(repulsion, dtype=float)
     e2 = np.asarray(init_width, dtype=float) ** 2
     with np.errstate(divide="ignore", invalid="ignore"):
-        return 4.0 * e2 * s / (math.sqrt(ratio) * (n_features - 1) * v)
+        t_c: np.ndarray = 4.0 * e2 * s / (math.sqrt(ratio) * (n_features - 1) * v)
+        return t_c
 
 
 def langevin_ordered(

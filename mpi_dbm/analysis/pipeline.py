@@ -83,7 +83,8 @@ class Analysis:
     clusters: dict[str, list[Cluster]]
     clusters_detected: dict[str, bool]
     stats: dict[tuple[str, int], list[ClusterStats]]  # (spectrum, point index) -> per cluster
-    universality: dict[tuple[str, int], dict[str, Any]]
+    #: (spectrum, point index) -> pooled pair-spacing test; None where no pair has spacings
+    universality: dict[tuple[str, int], dict[str, Any] | None]
     fits: dict[str, list[ProportionalFit]]
     collapse: list[CollapseTest]
     shift_fits: dict[str, list[dict[str, Any]]]
@@ -102,7 +103,7 @@ class Analysis:
         ds = self.dataset
         points = []
         for p in ds.points:
-            entry = {
+            entry: dict[str, Any] = {
                 "index": p.index,
                 "learning_rate": p.learning_rate,
                 "batch_size": p.batch_size,
@@ -252,9 +253,11 @@ def _initial(ds: Dataset, exp: Expectation) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _relaxation(ds: Dataset, exp: Expectation, clusters: dict[str, list[Cluster]]) -> dict[str, list[dict]]:
+def _relaxation(
+    ds: Dataset, exp: Expectation, clusters: dict[str, list[Cluster]]
+) -> dict[str, list[dict[str, Any]]]:
     """Lag-one autocorrelation of δx between consecutive measurements -> rate in t = nα."""
-    out: dict[str, list[dict]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     sel = ds.selected if len(ds.selected) > 1 else np.arange(len(ds.steps) // 2, len(ds.steps))
     if len(sel) < 2:
         return out
@@ -311,7 +314,7 @@ def analyze(path: str | Path, parameters: AnalysisParameters | None = None) -> A
         clusters[name] = cl
 
     stats: dict[tuple[str, int], list[ClusterStats]] = {}
-    universality = {}
+    universality: dict[tuple[str, int], dict[str, Any] | None] = {}
     for p in ds.points:
         if p.n_done < MIN_REPLICAS:
             continue
@@ -356,10 +359,12 @@ def analyze(path: str | Path, parameters: AnalysisParameters | None = None) -> A
     return analysis
 
 
-def _scaling_fits(ds: Dataset, clusters, stats) -> dict[str, list[ProportionalFit]]:
+def _scaling_fits(
+    ds: Dataset, clusters: dict[str, list[Cluster]], stats: dict[tuple[str, int], list[ClusterStats]]
+) -> dict[str, list[ProportionalFit]]:
     out: dict[str, list[ProportionalFit]] = {}
     for name in ds.spectra:
-        series: dict[str, tuple[list, list, list, float | None]] = {}
+        series: dict[str, tuple[list[float], list[float], list[float], float | None]] = {}
         for p in ds.points:
             for st in stats.get((name, p.index), []):
                 sqrt_v = st.predicted.get("sqrt_v")
@@ -390,7 +395,9 @@ def _scaling_fits(ds: Dataset, clusters, stats) -> dict[str, list[ProportionalFi
     return out
 
 
-def _shift_fits(ds: Dataset, clusters, stats) -> dict[str, list[dict[str, Any]]]:
+def _shift_fits(
+    ds: Dataset, clusters: dict[str, list[Cluster]], stats: dict[tuple[str, int], list[ClusterStats]]
+) -> dict[str, list[dict[str, Any]]]:
     """Per cluster: centre shift against T = α/|B| (non-universal), fitted as shift = b·T."""
     out: dict[str, list[dict[str, Any]]] = {}
     for name in ds.spectra:
