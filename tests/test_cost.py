@@ -45,7 +45,7 @@ CASES = {
         "",
         64,
     ),
-    "multilayer (estimated by its model)": ('kind = "multilayer"\nbatches_per_epoch = 300', "", 32),
+    "multilayer": ('kind = "multilayer"\nbatches_per_epoch = 300', "", 32),
     "linear finite, quenched noise": (
         'kind = "linear"\nn_in = 30\nn_hidden = 30\nn_out = 30\ndata = "finite"\ndata_per_batch = 500\n'
         'order = "fixed"\ngradient_noise = 0.1\ngradient_noise_kind = "quenched"',
@@ -95,7 +95,7 @@ def test_file_size_estimate_is_the_recorded_values():
             "",
             "[model] data_per_batch = 1000000000",
         ),
-        ('kind = "multilayer"\nbatches_per_epoch = 1000000000', "", "[model] kind = 'multilayer'"),
+        ('kind = "multilayer"\nbatches_per_epoch = 1000000000', "", "[model] batches_per_epoch = 1000000000"),
     ],
 )
 def test_what_cannot_fit_is_refused_naming_the_key(model_text, target, key):
