@@ -28,9 +28,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betainc, betaln, xlogy
 
-from ._base import Estimate, InsufficientDataError, freeze
-from .resample import jackknife
-from .spacing import trimmed_levels
+from ._base import Estimate, InsufficientDataError
+from .spacing import mean_of_ratios, trimmed_levels
 from .surmise import BETA, canonical_ensemble, ratio_cdf, ratio_pdf, rtilde_mean
 
 __all__ = [
@@ -176,21 +175,4 @@ def mean_nth_ratio(levels: np.ndarray, n: int, trim: float = 0, n_blocks: int = 
     neighbouring ones on each side).
     """
     r = nth_rtildes(levels, n, trim)
-    rows, per_row = r.shape
-    if rows == 0:
-        raise InsufficientDataError(1, 0, "realisations without NaN")
-    params = freeze({"order": int(n), "trim": trim, "ratios_per_row": per_row, "rows": rows})
-    if rows >= 2:
-        m = np.nanmean(r, axis=1)
-        return Estimate(
-            float(m.mean()), float(m.std(ddof=1) / np.sqrt(rows)), rows, "mean over rows, SEM", params
-        )
-    flat = r[0][~np.isnan(r[0])]
-    res = jackknife(flat, np.mean, n_blocks=min(n_blocks, flat.size))
-    return Estimate(
-        float(res.estimate),
-        float(res.error),
-        1,
-        "single row, blockwise jackknife",
-        freeze({**params, "n_blocks": res.n_groups}),
-    )
+    return mean_of_ratios(r, {"order": int(n), "trim": trim, "ratios_per_row": r.shape[1]}, n_blocks)

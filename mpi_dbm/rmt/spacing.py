@@ -20,6 +20,7 @@ from .resample import jackknife
 __all__ = [
     "fd_bin_edges",
     "histogram_mean",
+    "mean_of_ratios",
     "mean_spacing_ratio",
     "nearest_neighbour_spacings",
     "normalised_spacings",
@@ -64,18 +65,22 @@ def mean_spacing_ratio(levels: np.ndarray, trim: float = 0, n_blocks: int = 20) 
     contiguous blocks of its ratios, which absorbs the short-range correlation of neighbouring r̃.
     """
     r = spacing_ratios(levels, trim)
-    rows, per_row = r.shape
+    return mean_of_ratios(r, {"trim": trim, "levels_per_row": r.shape[1] + 2}, n_blocks)
+
+
+def mean_of_ratios(r: np.ndarray, params: dict[str, object], n_blocks: int = 20) -> Estimate:
+    """Mean of ratios r (rows = realisations, NaN where undefined) with its standard error: over
+    several rows, the mean of the row means and their standard error (rows are independent); for
+    one row, a blockwise jackknife over ``n_blocks`` contiguous blocks (absorbs the correlation of
+    neighbouring ratios). ``params`` describe how r was made; the number of rows is added."""
+    rows = r.shape[0]
     if rows == 0:
         raise InsufficientDataError(1, 0, "realisations without NaN")
-    params = freeze({"trim": trim, "levels_per_row": per_row + 2, "rows": rows})
+    record = freeze({**params, "rows": rows})
     if rows >= 2:
         m = np.nanmean(r, axis=1)
         return Estimate(
-            float(m.mean()),
-            float(m.std(ddof=1) / np.sqrt(rows)),
-            rows,
-            "mean over rows, SEM",
-            params,
+            float(m.mean()), float(m.std(ddof=1) / np.sqrt(rows)), rows, "mean over rows, SEM", record
         )
     flat = r[0][~np.isnan(r[0])]
     res = jackknife(flat, np.mean, n_blocks=min(n_blocks, flat.size))
@@ -84,7 +89,7 @@ def mean_spacing_ratio(levels: np.ndarray, trim: float = 0, n_blocks: int = 20) 
         float(res.error),
         1,
         "single row, blockwise jackknife",
-        freeze({**params, "n_blocks": res.n_groups}),
+        freeze({**record, "n_blocks": res.n_groups}),
     )
 
 
