@@ -160,9 +160,23 @@ def reference(tmp_path_factory):
     return out
 
 
-def lock_appears(path: Path):
-    """Signal once the run holds its lock (its stop handlers are installed right after)."""
-    return lambda: path.exists()
+def finished_tasks(results: Path) -> int:
+    """Tasks done or diverged in the results file (0 while it does not exist or is being created)."""
+    if not results.exists():
+        return 0
+    try:
+        with h5py.File(results, "r", locking=False) as f:
+            return int((f["tasks/status"][...] != 0).sum())
+    except (OSError, KeyError):
+        return 0
+
+
+def a_task_is_done(results: Path):
+    """Signal once this job's run has finished a task (it is training, with work left): a
+    condition, not a delay after start-up. Built when the job starts, so tasks of earlier jobs
+    do not count."""
+    before = finished_tasks(results)
+    return lambda: finished_tasks(results) > before
 
 
 def show(runs: list[Run]) -> str:
@@ -182,10 +196,10 @@ def test_slurm_wall_time_signal_then_requeue_completes_the_sweep(cluster, refere
     )  # fmt: skip
     job = cluster.submit("sbatch", "long.sbatch")
     assert job.startswith("Submitted batch job ")
-    lock = cluster.work / "long.h5.lock"
+    results = cluster.work / "long.h5"
 
     def plan(n: int, job: dict) -> dict:
-        return {"usr1_when": lock_appears(lock), "usr1_delay": 1.0} if n == 0 else {}
+        return {"usr1_when": a_task_is_done(results)} if n == 0 else {}
 
     runs = cluster.queue.run(plan)
     log = show(runs)
@@ -199,7 +213,7 @@ def test_slurm_wall_time_signal_then_requeue_completes_the_sweep(cluster, refere
     assert "took over the lock" not in second.output  # the clean stop released it
     assert "the run is complete: long.h5" in second.output, log
     assert_same(contents(cluster.work / "long.h5"), reference["long"])
-    assert not lock.exists()
+    assert not (cluster.work / "long.h5.lock").exists()
     assert cluster.analyze_calls() == ["analyze long.h5 -o long-analysis"]
     # SLURM's output file of the job, appended to by the requeued run (--open-mode=append)
     assert (cluster.state / "out" / f"long-{first.job_id}.out").read_text().count("==== fake") == 2
@@ -214,10 +228,10 @@ def test_slurm_chain_is_bounded_and_a_resubmission_completes(cluster, reference)
     text = (cluster.work / "long.sbatch").read_text()
     assert "#SBATCH --no-requeue" in text and "#SBATCH --requeue" not in text
     cluster.submit("sbatch", "long.sbatch")
-    lock = cluster.work / "long.h5.lock"
+    results = cluster.work / "long.h5"
 
     def plan(n: int, job: dict) -> dict:  # the wall time hits both jobs of the chain
-        return {"usr1_when": lock_appears(lock), "usr1_delay": 0.8}
+        return {"usr1_when": a_task_is_done(results)}
 
     runs = cluster.queue.run(plan)
     log = show(runs)
@@ -245,13 +259,13 @@ def test_pbs_time_limit_and_signal_then_chained_jobs_complete_the_sweep(cluster,
     (cluster.work / "out").mkdir()
     job = cluster.submit("qsub", "long.pbs")
     assert job.endswith(".fake")
-    lock = cluster.work / "out" / "long.h5.lock"
+    results = cluster.work / "out" / "long.h5"
 
     def plan(n: int, job: dict) -> dict:
         if n == 0:  # a short wall time (Torque's PBS_WALLTIME): the run stops itself after ~1 s
             return {"env": {"PBS_WALLTIME": str(120 + 1)}}
         if n == 1:  # the warning signal some sites send: forwarded to mpiexec
-            return {"usr1_when": lock_appears(lock), "usr1_delay": 0.5}
+            return {"usr1_when": a_task_is_done(results)}
         return {}
 
     runs = cluster.queue.run(plan)
@@ -328,14 +342,12 @@ def test_a_cancel_stops_the_run_cleanly_without_resubmission(cluster):
         "-o", "long.sbatch",
     )  # fmt: skip
     cluster.submit("sbatch", "long.sbatch")
-    lock = cluster.work / "long.h5.lock"
-    runs = cluster.queue.run(
-        lambda n, job: {"usr1_when": lock_appears(lock), "usr1_delay": 0.5, "signal": signal.SIGTERM}
-    )
+    results = cluster.work / "long.h5"
+    runs = cluster.queue.run(lambda n, job: {"usr1_when": a_task_is_done(results), "signal": signal.SIGTERM})
     assert [r.exit_code for r in runs] == [75], show(runs)
     assert "received SIGTERM" in runs[0].output and "stopped early (SIGUSR1)" in runs[0].output
     assert "not resubmitting" in runs[0].output and "requeueing" not in runs[0].output
-    assert pending(cluster.work / "long.h5") > 0 and not lock.exists()
+    assert pending(results) > 0 and not (cluster.work / "long.h5.lock").exists()
 
 
 def test_script_outside_a_job_or_without_mpi_dbm_says_what_to_do(cluster):
