@@ -129,9 +129,10 @@ def footprint(config: Config) -> Footprint:
     for bs in sorted({bs for _, bs in config.sweep.points}):
         if memory_of is not None:
             terms = [MemoryTerm(*t) for t in memory_of(bs, block)]
-        elif built is not None and hasattr(built, "memory_bytes"):  # e.g. kind = "multilayer"
+        elif built is not None and hasattr(built, "memory_bytes"):  # a family without memory_terms
             # what a stack holds, by the model's count; x FALLBACK_BUILD_FACTOR for the temporaries
-            # of building it (multilayer: traced peak 2.0x its count, tests/test_cost.py)
+            # of building it (the multilayer model's count, before its spec had memory_terms: traced
+            # peak 2.0x)
             held = int(built.memory_bytes(block, bs))
             what = f"the data, weights and scratch of {block} replicas"
             terms = [MemoryTerm(f"[model] kind = {spec.kind!r}", what, FALLBACK_BUILD_FACTOR * held)]

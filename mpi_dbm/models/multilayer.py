@@ -208,15 +208,7 @@ class Multilayer(Model):
         return ("loss", "batch_loss")
 
     def work_per_step(self, batch_size: int) -> float:
-        s = self.spec
-        return float(4 * batch_size * s.n_features * s.n_hidden + 6 * batch_size * s.n_features)
-
-    def memory_bytes(self, n_replicas: int, batch_size: int) -> int:
-        """Bytes a stack holds: the first-layer activations of its data, targets, weights."""
-        s = self.spec
-        n_data = batch_size * s.batches_per_epoch
-        per_replica = 8 * (n_data * s.n_hidden + n_data + 2 * s.n_features * s.n_hidden)
-        return n_replicas * per_replica
+        return self.spec.flops_per_step(batch_size)
 
     # -- state -------------------------------------------------------------------
     def _teacher_and_data(
