@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..tables import Table
 from . import grbm, linear, multilayer, teacher_student
+from . import imported as imported_family
 from .base import Measurement, Model, SpectrumInfo
 
 #: the entry-point group external packages register their families under
@@ -58,6 +59,7 @@ BUILTIN: dict[str, Family] = {
         multilayer.Multilayer,
         description="non-linear multilayer teacher–student (arXiv:2509.01349)",
     ),
+    "imported": Family(imported_family.parse, imported_family.Imported, description="from mpi-dbm import"),
 }
 
 
