@@ -54,7 +54,7 @@ TEACHER_KEY, DATA_KEY = 1, 0
 DIVERGENCE_FACTOR = 1.0e3
 
 
-# -- helpers shared with models/linear.py ---------------------------------------------------
+# -- helpers shared with models/linear_model.py ---------------------------------------------
 def child_seed(seed: np.random.SeedSequence, *keys: int) -> np.random.SeedSequence:
     """A deterministic child of `seed` (independent of how often `seed.spawn` was called)."""
     return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, *keys))

@@ -1,7 +1,7 @@
 """GRBM PCD samplers: "gibbs" (literal), "marginal" (k sweeps in one Gaussian step), "exact".
 
 The marginal sampler's kernel φ' = A^k φ + L z, A = σ_h²X/μ², LLᵀ = Σ_k = Σ_{j<k} A^j Q A^j,
-Q = σ_h²X/μ⁴ + 1/μ² (models/grbm.py docstring) is checked three ways: against the formula,
+Q = σ_h²X/μ⁴ + 1/μ² (models/grbm_samplers.py docstring) is checked three ways: against the formula,
 against the stationary covariance K⁻¹, and against the literal Gibbs chain by simulation;
 then the stationary spectra of whole trainings are compared sampler against sampler with a
 two-sample Kolmogorov–Smirnov test per mode.
@@ -49,7 +49,7 @@ def weights(seed: int, n_rep: int = 1, n: int = 10, scale: float = 0.45) -> np.n
 
 
 def kernel_parts(model, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(A, Q, K⁻¹) of the module docstring, computed the plain way."""
+    """(A, Q, K⁻¹) of the models/grbm_samplers.py docstring, computed the plain way."""
     s = model.spec
     X = W.transpose(0, 2, 1) @ W
     A = s.sigma_h**2 * X / s.mu**2
