@@ -26,6 +26,7 @@ from .expect import (
     detect_clusters,
     expectation_for,
 )
+from .nulls import null_verdict, shuffled_rows, without_shuffled
 from .observables import MIN_REALISATIONS, ClusterStats, cluster_stats
 from .scaling import CollapseTest, ProportionalFit, collapse_test, equal_temperature_groups, proportional_fit
 from .sde import SdeResult, dyson_fits
@@ -172,6 +173,16 @@ SPECTRAL_METHOD = {
     "edge": "largest level of a set that is the whole spectrum (one GOE-like cluster), one per replica: "
     "two-sample KS against the same scaling of sampled n x n GOE matrices (decision) and Tracy-Widom F1",
     "reference_matrices": REFERENCE_ROWS,
+    # null models (issue #16 item 2; analysis/nulls.py, rmt/nulls.py)
+    "spacings": "P(s) of the last analysed measurement of each replica after an ensemble unfolding "
+    f"(trim {UNFOLD_TRIM} per side): KS/chi2 against the surmises, small-s beta, Brody q (ML)",
+    "nulls": "every spacing statistic (<r~^(n)>, n = 1..3, over all levels; KS distance of P(s) to the GOE "
+    "surmise, <s^2>, small-s beta, Brody q of the unfolded bulk) on one spectrum per replica, beside the "
+    "same statistic on K null ensembles of as many spectra: GOE (centre and v = m2/(n + 1) of the data) "
+    "and Wishart W W^T/m (Marchenko-Pastur CDF fit of s^2, q for positive levels, else shifted and matched "
+    "in mean, variance, skewness); mean, spread (std over the K), z, p = 2 T_(K-1)(-|z|/sqrt(1 + 1/K)), "
+    "distinguishable iff p < alpha. shuffled: the spectrum NAME.shuffled of entry-shuffled matrices "
+    "(import only), compared by jackknife errors over replicas",
 }
 
 
@@ -189,7 +200,11 @@ def _spectral(
                 continue
             out[(name, p.index)] = [
                 level_set_stats(
-                    p.samples[name][..., ls.start : ls.stop], ls, alpha, ls.expected_goe and ls.whole
+                    p.samples[name][..., ls.start : ls.stop],
+                    ls,
+                    alpha,
+                    ls.expected_goe and ls.whole,
+                    shuffled_rows(p.samples, name, ls.start, ls.stop),
                 )
                 for ls in sets
             ]
@@ -296,7 +311,7 @@ def _relaxation(
 def analyze(path: str | Path, parameters: AnalysisParameters | None = None) -> Analysis:
     """Run every analysis step on a results file (no files written; see `write`)."""
     params = parameters or AnalysisParameters()
-    ds = load(path, params.measurement, params.window)
+    ds = without_shuffled(load(path, params.measurement, params.window))  # NAME.shuffled: NAME's null
     exp = expectation_for(ds.config)
     clusters: dict[str, list[Cluster]] = {}
     detected: dict[str, bool] = {}
@@ -754,6 +769,8 @@ def _spectral_verdicts(a: Analysis) -> list[Verdict]:
                 )
             elif "edge" in missing:
                 out.append(Verdict(f"{head}: largest level GOE edge", "inconclusive", missing["edge"]))
+            if "nulls" in rec:  # null models of the spacing statistics (analysis/nulls.py)
+                out.append(Verdict(f"{head}: spacing statistics vs null models", *null_verdict(rec["nulls"])))
             for key, why in missing.items():
                 if key not in ("nth_ratios", "long_range", "edge"):
                     out.append(Verdict(f"{head}: {key} left out", "info", why))

@@ -31,6 +31,7 @@ from scipy.stats import ks_2samp, norm
 
 from .. import rmt
 from .expect import Cluster, InitialLaw
+from .nulls import measured_spacings, null_comparison
 from .observables import DEGENERATE, jackknife_over_replicas
 
 #: fewest levels in a level set for the statistics of this module
@@ -360,9 +361,13 @@ def initial_edge(initial: np.ndarray, law: InitialLaw, alpha: float) -> dict[str
 # -- one level set -------------------------------------------------------------------------------
 
 
-def level_set_stats(rows: np.ndarray, ls: LevelSet, alpha: float, edge: bool) -> dict[str, Any]:
-    """Every statistic of one level set at one point; rows: (replicas, window, n). Statistics the
-    data are too few for are under "not_enough_data" (statistic -> "not enough data: ...")."""
+def level_set_stats(
+    rows: np.ndarray, ls: LevelSet, alpha: float, edge: bool, shuffled: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Every statistic of one level set at one point; rows: (replicas, window, n); ``shuffled``:
+    the same levels of entry-shuffled copies of the matrices (spectrum NAME.shuffled), if stored.
+    Statistics the data are too few for are under "not_enough_data" (statistic -> "not enough
+    data: ...")."""
     rows = rows[np.isfinite(rows).all(axis=(1, 2))]
     out: dict[str, Any] = {
         "levels": [ls.start, ls.stop],
@@ -390,4 +395,25 @@ def level_set_stats(rows: np.ndarray, ls: LevelSet, alpha: float, edge: bool) ->
             out["edge"] = cluster_edge(last, alpha)
         except rmt.InsufficientDataError as exc:
             missing["edge"] = str(exc)
+    _spacings_and_nulls(out, last, shuffled, ls, alpha)
     return out
+
+
+def _spacings_and_nulls(
+    out: dict[str, Any], last: np.ndarray, shuffled: np.ndarray | None, ls: LevelSet, alpha: float
+) -> None:
+    """P(s), β and Brody of the unfolded set, and every spacing statistic beside its null models
+    (analysis.nulls), on one spectrum per replica (the last analysed measurement)."""
+    missing = out["not_enough_data"]
+    if last.shape[0] < MIN_REPLICAS:
+        why = str(rmt.InsufficientDataError(MIN_REPLICAS, last.shape[0], "replicas (one spectrum each)"))
+        missing["spacings"] = missing["nulls"] = why
+        return
+    try:
+        out["spacings"] = measured_spacings(last, alpha)
+    except rmt.InsufficientDataError as exc:
+        missing["spacings"] = str(exc)
+    if shuffled is not None:
+        shuffled = shuffled[np.isfinite(shuffled).all(axis=(1, 2))]
+        shuffled = np.sort(shuffled[:, -1, :], axis=1)
+    out["nulls"] = null_comparison(last, shuffled, alpha, (ls.start, ls.stop))
