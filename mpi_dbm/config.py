@@ -19,10 +19,13 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from . import scan as scans
 from .errors import ConfigError
-from .models import families
+from .models import build, families
+from .scan import Scan, Variant
+from .streams import shared_data_seed
 from .tables import Table, section
 
 SCHEDULES = ("dynamic", "static")
@@ -37,7 +40,9 @@ class SweepConfig:
     name: str
     seed: int
     replicas: int
-    points: tuple[tuple[float, int], ...]  # (learning rate α, batch size |B|)
+    #: the (α, |B|) grid as written ([sweep] points or the product of learning_rates and batch_sizes);
+    #: empty when a zip scan gives every point its own α and |B|. Config.points lists the points.
+    points: tuple[tuple[float, int], ...]
     schedule: str
     block_size: int  # replicas per work unit (a performance knob: results do not depend on it)
 
@@ -54,27 +59,51 @@ class TrainConfig:
         return tuple(range(0, self.steps + 1, self.measure_every))
 
 
+class PointSpec(NamedTuple):
+    """One point of the sweep: (α, |B|) and the scan variant (scan.py) it belongs to."""
+
+    learning_rate: float
+    batch_size: int
+    variant: int
+
+
 @dataclass(frozen=True)
 class Config:
     sweep: SweepConfig
-    model: Any  # the family's frozen spec, e.g. models.grbm.GRBMSpec
+    model: Any  # the family's frozen spec as written (the base of a scan), e.g. models.grbm.GRBMSpec
     train: TrainConfig
+    #: [sweep.scan] as written, None without a scan
+    scan: Scan | None = None
+    #: the scanned parameter sets, each with its own spec and train config (one without a scan)
+    variants: tuple[Variant, ...] = ()
+    #: every point, variant-major: point i's replicas use SeedSequence(seed, (i, replica))
+    points: tuple[PointSpec, ...] = ()
 
     @property
     def n_tasks(self) -> int:
-        return len(self.sweep.points) * self.sweep.replicas
+        return len(self.points) * self.sweep.replicas
+
+    def variant_of(self, point: int) -> Variant:
+        return self.variants[self.points[point].variant]
+
+    @property
+    def scanned_keys(self) -> tuple[str, ...]:
+        """The scanned [model]/[target]/[train] keys, "model.noise_strength" etc. (not α, |B|)."""
+        return self.scan.parameter_keys if self.scan is not None else ()
 
     def to_toml(self) -> str:
         """Canonical TOML text: every key, fixed order, explicit points."""
+        sweep: dict[str, Any] = {
+            "name": self.sweep.name,
+            "seed": self.sweep.seed,
+            "replicas": self.sweep.replicas,
+        }
+        if self.sweep.points:
+            sweep["points"] = [list(p) for p in self.sweep.points]
+        sweep |= {"schedule": self.sweep.schedule, "block_size": self.sweep.block_size}
         tables: dict[str, dict[str, Any]] = {
-            "sweep": {
-                "name": self.sweep.name,
-                "seed": self.sweep.seed,
-                "replicas": self.sweep.replicas,
-                "points": [list(p) for p in self.sweep.points],
-                "schedule": self.sweep.schedule,
-                "block_size": self.sweep.block_size,
-            },
+            "sweep": sweep,
+            **({"sweep.scan": self.scan.table()} if self.scan is not None else {}),
             **self.model.to_tables(),
             "train": {
                 "steps": self.train.steps,
@@ -107,6 +136,8 @@ def compatibility_sha256(text: str) -> str:
         for key in keys:
             if isinstance(data.get(table), dict):
                 data[table].pop(key, None)
+    if isinstance(data.get("sweep"), dict) and isinstance(data["sweep"].get("scan"), dict):
+        data = {"sweep": data["sweep"], "sweep.scan": data["sweep"].pop("scan"), **data}
     return hashlib.sha256(dump_toml(data).encode()).hexdigest()
 
 
@@ -127,23 +158,23 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() and key.isascii() else json.dumps(key)
+
+
 def dump_toml(tables: dict[str, dict[str, Any]]) -> str:
-    """Tables of scalars and (nested) lists as TOML text."""
+    """Tables of scalars and (nested) lists as TOML text (a name "a.b" is the sub-table [a.b])."""
     out: list[str] = []
     for name, table in tables.items():
         out.append(f"[{name}]")
-        out.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
+        out.extend(f"{_toml_key(key)} = {_toml_value(value)}" for key, value in table.items())
         out.append("")
     return "\n".join(out)
 
 
 # -- parsing ----------------------------------------------------------------------
-def _parse_sweep(t: Table) -> SweepConfig:
-    name = t.string("name", "sweep")
-    t.check("name", bool(name.strip()), "must not be empty")
-    seed = t.integer("seed", 0, minimum=0)
-    replicas = t.integer("replicas", minimum=1)
-    t.mark_read("points", "learning_rates", "batch_sizes")
+def _parse_grid(t: Table) -> list[tuple[float, int]]:
+    """The (α, |B|) grid: `points`, or the product of `learning_rates` and `batch_sizes`."""
     if t.has("points"):
         for key in ("learning_rates", "batch_sizes"):
             if t.has(key):
@@ -158,15 +189,35 @@ def _parse_sweep(t: Table) -> SweepConfig:
             lr = t._check_number(f"points[{i}][0] (learning rate)", p[0], positive=True)
             bs = t._check_int(f"points[{i}][1] (batch size)", p[1], 1)
             pts.append((lr, bs))
+        return pts
+    if not (t.has("learning_rates") and t.has("batch_sizes")):
+        raise ConfigError(
+            f"{t.source}: [sweep] needs the grid: `learning_rates` and `batch_sizes` "
+            "(their full product), or `points = [[lr, batch_size], ...]` (or a [sweep.scan] with "
+            'combine = "zip" and per-point learning_rate and batch_size lists)'
+        )
+    lrs = t.number_list("learning_rates", positive=True)
+    bss = t.integer_list("batch_sizes", minimum=1)
+    return [(lr, bs) for lr in lrs for bs in bss]
+
+
+def _parse_sweep(t: Table, grid_from_scan: bool) -> SweepConfig:
+    name = t.string("name", "sweep")
+    t.check("name", bool(name.strip()), "must not be empty")
+    seed = t.integer("seed", 0, minimum=0)
+    replicas = t.integer("replicas", minimum=1)
+    t.mark_read("points", "learning_rates", "batch_sizes", "scan")
+    if grid_from_scan:
+        for key in ("points", "learning_rates", "batch_sizes"):
+            if t.has(key):
+                raise t.error(
+                    key,
+                    "the [sweep.scan] lists learning_rate and batch_size give every point's α and |B|: "
+                    "drop the grid here, or those two lists there",
+                )
+        pts: list[tuple[float, int]] = []
     else:
-        if not (t.has("learning_rates") and t.has("batch_sizes")):
-            raise ConfigError(
-                f"{t.source}: [sweep] needs the grid: `learning_rates` and `batch_sizes` "
-                "(their full product), or `points = [[lr, batch_size], ...]`"
-            )
-        lrs = t.number_list("learning_rates", positive=True)
-        bss = t.integer_list("batch_sizes", minimum=1)
-        pts = [(lr, bs) for lr in lrs for bs in bss]
+        pts = _parse_grid(t)
     seen: set[tuple[float, int]] = set()
     for p in pts:
         if p in seen:
@@ -205,6 +256,45 @@ def _parse_train(t: Table) -> TrainConfig:
     return TrainConfig(steps, measure_every, check_every)
 
 
+def _parse_model_and_train(data: dict[str, Any], source: str) -> tuple[Any, TrainConfig]:
+    """[model] (+ [target]) by the family named in `kind`, and [train]."""
+    model_t = section(data, "model", source)
+    kind = model_t.string("kind", choices=tuple(families()))
+    spec = families()[kind].parse(model_t, section(data, "target", source, required=False))
+    model_t.done()
+    return spec, _parse_train(section(data, "train", source))
+
+
+def _recorded_shapes(spec: Any, train: TrainConfig, seed: int) -> dict[str, Any]:
+    """The shapes of the arrays a run records per task: spectra sizes, scalars, measurements."""
+    model = build(spec, shared_data_seed(seed))
+    return {
+        **{f"spectrum {s.name}": s.size for s in model.spectra},
+        "scalars": ", ".join(model.scalars),
+        "measurements": f"steps 0..{train.steps} every {train.measure_every}",
+    }
+
+
+def _points(
+    sweep: SweepConfig, entries: list[tuple[int, dict[str, Any]]], source: str
+) -> tuple[PointSpec, ...]:
+    """Every point, variant-major; the α/|B| of a zip entry are checked here."""
+    out: list[PointSpec] = []
+    for i, (variant, axes) in enumerate(entries):
+        if not axes:
+            out.extend(PointSpec(lr, bs, variant) for lr, bs in sweep.points)
+            continue
+        lr, bs = axes["learning_rate"], axes["batch_size"]
+        if isinstance(lr, bool) or not isinstance(lr, int | float) or not (math.isfinite(lr) and lr > 0):
+            raise ConfigError(
+                f"{source}: [sweep.scan] learning_rate[{i}]: must be a positive number, got {lr!r}"
+            )
+        if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
+            raise ConfigError(f"{source}: [sweep.scan] batch_size[{i}]: must be an integer >= 1, got {bs!r}")
+        out.append(PointSpec(float(lr), bs, variant))
+    return tuple(out)
+
+
 def parse(data: dict[str, Any], source: str = "config") -> Config:
     """Validate a parsed TOML document."""
     known = ("sweep", "model", "target", "train")
@@ -212,18 +302,32 @@ def parse(data: dict[str, Any], source: str = "config") -> Config:
     for key in known:
         top.raw(key, None)
     top.done()
-    sweep = _parse_sweep(section(data, "sweep", source))
-    model_t = section(data, "model", source)
-    kind = model_t.string("kind", choices=tuple(families()))
-    spec = families()[kind].parse(model_t, section(data, "target", source, required=False))
-    model_t.done()
-    train = _parse_train(section(data, "train", source))
-    problem = getattr(spec, "batch_size_problem", None)  # e.g. |B| > n_samples (GRBM, minibatch)
-    for bs in sorted({bs for _, bs in sweep.points}):
-        why = problem(bs) if problem is not None else None
-        if why is not None:
-            raise ConfigError(f"{source}: [sweep] batch size {bs}: {why}")
-    return Config(sweep, spec, train)
+    sweep_t = section(data, "sweep", source)
+    form = scans.read_scan(sweep_t.raw("scan", None), source)
+    sweep = _parse_sweep(sweep_t, grid_from_scan=form is not None and "learning_rate" in form[1])
+    spec, train = _parse_model_and_train(data, source)
+    scan: Scan | None = None
+    variants: tuple[Variant, ...] = (Variant(0, (), spec, train),)
+    entries: list[tuple[int, dict[str, Any]]] = [(0, {})]
+    if form is not None:
+        canonical = {**spec.to_tables(), "train": scans.train_table(train)}
+        scan, variants, entries = scans.variants(
+            data,
+            *form,
+            canonical,
+            lambda doc: _parse_model_and_train(doc, source),
+            lambda s, t: _recorded_shapes(s, t, sweep.seed),
+            source,
+        )
+    points = _points(sweep, entries, source)
+    for v in variants:
+        problem = getattr(v.model, "batch_size_problem", None)  # e.g. |B| > n_samples (GRBM, minibatch)
+        for bs in sorted({p.batch_size for p in points if p.variant == v.index}):
+            why = problem(bs) if problem is not None else None
+            if why is not None:
+                at = f" ({v.label()})" if v.parameters else ""
+                raise ConfigError(f"{source}: [sweep] batch size {bs}{at}: {why}")
+    return Config(sweep, spec, train, scan, variants, points)
 
 
 def parse_text(text: str, source: str = "config") -> Config:

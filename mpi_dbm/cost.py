@@ -18,6 +18,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import models
 from .config import Config
@@ -104,45 +105,25 @@ def _format_seconds(s: float) -> str:
 
 
 def footprint(config: Config) -> Footprint:
-    """Memory of one rank (the largest work unit over batch sizes, plus bookkeeping), results file
-    size and the time of one step of the slowest unit; see the module docstring."""
-    spec = config.model
+    """Memory of one rank (the largest work unit over scan variants and batch sizes, plus
+    bookkeeping), results file size and the time of one step of the slowest unit; see the module
+    docstring."""
     block = config.sweep.block_size
     n_tasks = config.n_tasks
     n_meas = config.train.steps // config.train.measure_every + 1
-    n_units = len(config.sweep.points) * -(-config.sweep.replicas // block)
-    per_meas = getattr(spec, "values_per_measurement", None)
-    built = None  # a family without spec-level estimates: ask its (cheaply built) model instead
-    if per_meas is None or not hasattr(spec, "memory_terms"):
-        built = models.build(spec, shared_data_seed(config.sweep.seed))
-    if per_meas is not None:
-        values = per_meas()
-    else:
-        assert built is not None
-        values = sum(info.size for info in built.spectra) + len(built.scalars)
+    n_units = len(config.points) * -(-config.sweep.replicas // block)
+    values = 0
     unit_terms: list[MemoryTerm] = []
     worst = -1
-    memory_of = getattr(spec, "memory_terms", None)
-    flops_of = getattr(spec, "flops_per_step", None)
     step_seconds: float | None = None
-    step_key = f"[model] kind = {spec.kind!r}"
-    for bs in sorted({bs for _, bs in config.sweep.points}):
-        if memory_of is not None:
-            terms = [MemoryTerm(*t) for t in memory_of(bs, block)]
-        elif built is not None and hasattr(built, "memory_bytes"):  # a family without memory_terms
-            # what a stack holds, by the model's count; x FALLBACK_BUILD_FACTOR for the temporaries
-            # of building it (the multilayer model's count, before its spec had memory_terms: traced
-            # peak 2.0x)
-            held = int(built.memory_bytes(block, bs))
-            what = f"the data, weights and scratch of {block} replicas"
-            terms = [MemoryTerm(f"[model] kind = {spec.kind!r}", what, FALLBACK_BUILD_FACTOR * held)]
-        else:
-            terms = []
-        if sum(t.bytes for t in terms) > worst:
-            worst, unit_terms = sum(t.bytes for t in terms), terms
-        if flops_of is not None:
-            seconds = block * float(flops_of(bs)) / FLOP_RATE
-            if step_seconds is None or seconds > step_seconds:
+    step_key = f"[model] kind = {config.model.kind!r}"
+    for v in config.variants:
+        batch_sizes = sorted({p.batch_size for p in config.points if p.variant == v.index})
+        values, per_size = _unit_terms(v.model, batch_sizes, block, config.sweep.seed)
+        for terms, seconds in per_size:
+            if sum(t.bytes for t in terms) > worst:
+                worst, unit_terms = sum(t.bytes for t in terms), terms
+            if seconds is not None and (step_seconds is None or seconds > step_seconds):
                 step_seconds = seconds
                 step_key = terms[0].key if terms else step_key
     measure_key = f"[train] measure_every = {config.train.measure_every}"
@@ -160,6 +141,40 @@ def footprint(config: Config) -> Footprint:
     ]
     file_bytes = n_tasks * (n_meas * values * 8 + TASK_FILE_BYTES) + 8 * n_meas
     return Footprint(tuple(terms), file_bytes, step_seconds, step_key)
+
+
+def _unit_terms(
+    spec: Any, batch_sizes: list[int], block: int, seed: int
+) -> tuple[int, list[tuple[list[MemoryTerm], float | None]]]:
+    """(values recorded per measurement, [(memory terms of a unit, seconds of its step)] per |B|)
+    of one spec (one scan variant), from its own accounting or, without it, its built model."""
+    per_meas = getattr(spec, "values_per_measurement", None)
+    built = None  # a family without spec-level estimates: ask its (cheaply built) model instead
+    if per_meas is None or not hasattr(spec, "memory_terms"):
+        built = models.build(spec, shared_data_seed(seed))
+    if per_meas is not None:
+        values = int(per_meas())
+    else:
+        assert built is not None
+        values = sum(info.size for info in built.spectra) + len(built.scalars)
+    memory_of = getattr(spec, "memory_terms", None)
+    flops_of = getattr(spec, "flops_per_step", None)
+    out: list[tuple[list[MemoryTerm], float | None]] = []
+    for bs in batch_sizes:
+        if memory_of is not None:
+            terms = [MemoryTerm(*t) for t in memory_of(bs, block)]
+        elif built is not None and hasattr(built, "memory_bytes"):  # a family without memory_terms
+            # what a stack holds, by the model's count; x FALLBACK_BUILD_FACTOR for the temporaries
+            # of building it (the multilayer model's count, before its spec had memory_terms: traced
+            # peak 2.0x)
+            held = int(built.memory_bytes(block, bs))
+            what = f"the data, weights and scratch of {block} replicas"
+            terms = [MemoryTerm(f"[model] kind = {spec.kind!r}", what, FALLBACK_BUILD_FACTOR * held)]
+        else:
+            terms = []
+        seconds = block * float(flops_of(bs)) / FLOP_RATE if flops_of is not None else None
+        out.append((terms, seconds))
+    return values, out
 
 
 def _parse_bytes(text: str) -> int:
@@ -242,47 +257,51 @@ def check_resources(
 
 
 def estimate(config: Config, budget_seconds: float = 1.0) -> CostEstimate:
-    """Time a short run of one unit per distinct batch size; extrapolate to the sweep.
+    """Time a short run of one unit per distinct (scan variant, batch size); extrapolate to the sweep.
 
-    Total = Σ_points replicas · steps / (measured replica-steps per second at that |B|).
-    A batch size whose short run would itself take far longer than the budget (a big model)
-    is not timed: its rate is the flop count at FLOP_RATE.
+    Total = Σ_points replicas · steps / (measured replica-steps per second at that point's variant
+    and |B|). A combination whose short run would itself take far longer than the budget (a big
+    model) is not timed: its rate is the flop count at FLOP_RATE.
     """
     from .sweep.grid import work_units  # local: keeps `config check` import light
+    from .sweep.variants import VariantModels
 
-    model = models.build(config.model, shared_data_seed(config.sweep.seed))
-    batch_sizes = sorted({bs for _, bs in config.sweep.points})
+    built = VariantModels(config)
+    combos = sorted({(p.variant, p.batch_size) for p in config.points})
     block = config.sweep.block_size
-    per_size = budget_seconds / len(batch_sizes)
-    rate: dict[int, float] = {}
+    per_combo = budget_seconds / len(combos)
+    rate: dict[tuple[int, int], float] = {}
     steps_timed = 0
-    flops_of = getattr(config.model, "flops_per_step", None)
-    for bs in batch_sizes:
-        lr = min(lr for lr, b in config.sweep.points if b == bs)
+    for variant, bs in combos:
+        spec, train = config.variants[variant].model, config.variants[variant].train
+        flops_of = getattr(spec, "flops_per_step", None)
+        lr = min(p.learning_rate for p in config.points if (p.variant, p.batch_size) == (variant, bs))
         n = 20
-        if flops_of is not None and block * n * flops_of(bs) / FLOP_RATE > 10 * per_size:
-            rate[bs] = FLOP_RATE / flops_of(bs)
+        if flops_of is not None and block * n * flops_of(bs) / FLOP_RATE > 10 * per_combo:
+            rate[variant, bs] = FLOP_RATE / flops_of(bs)
             continue
         while True:
             streams = ReplicaStreams([replica_seed(0, 0, r) for r in range(block)])
             t = time.perf_counter()
-            train_stack(model, lr, bs, streams, n, n, n)
+            train_stack(built[variant], lr, bs, streams, n, n, n)
             dt = time.perf_counter() - t
-            if dt > per_size / 4 or n >= config.train.steps:
+            if dt > per_combo / 4 or n >= train.steps:
                 break
             n *= 4
         steps_timed = max(steps_timed, n)
-        rate[bs] = block * n / dt
-    steps = config.train.steps
+        rate[variant, bs] = block * n / dt
     reps = config.sweep.replicas
-    core_seconds = sum(reps * steps / rate[bs] for _, bs in config.sweep.points)
+    core_seconds = sum(
+        reps * config.variants[p.variant].train.steps / rate[p.variant, p.batch_size] for p in config.points
+    )
     n_meas = len(config.train.measure_steps)
+    model = built[0]
     per_task = n_meas * (sum(s.size for s in model.spectra) + len(model.scalars)) * 8 + 40
     return CostEstimate(
-        n_points=len(config.sweep.points),
+        n_points=len(config.points),
         n_tasks=config.n_tasks,
         n_units=len(work_units(config)),
-        replica_steps=config.n_tasks * steps,
+        replica_steps=config.n_tasks * config.train.steps,
         core_seconds=core_seconds,
         file_bytes=config.n_tasks * per_task,
         steps_timed=steps_timed,

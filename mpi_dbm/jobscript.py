@@ -205,21 +205,19 @@ def timing(config: Config, options: JobOptions, estimate: CostEstimate) -> Timin
     stopped loses the units in flight (they are retrained), so each continuation job
     achieves its usable time minus about one unit.
     """
-    from . import models
-    from .streams import shared_data_seed
     from .sweep.grid import work_units
-    from .sweep.schedule import static_assignment, unit_cost
+    from .sweep.schedule import static_assignment
+    from .sweep.variants import VariantModels
 
-    model = models.build(config.model, shared_data_seed(config.sweep.seed))
-    steps = config.train.steps
+    built = VariantModels(config)
     units = work_units(config)
-    cost = {u.index: unit_cost(u, model, steps) for u in units}
+    cost = {u.index: built.cost(u) for u in units}
     scale = estimate.core_seconds / max(sum(cost.values()), 1e-300)
-    chunks = static_assignment(units, model, steps, options.array) if options.array else [units]
+    chunks = static_assignment(units, built.cost, options.array) if options.array else [units]
     needed, per_job = 0.0, 0
     for chunk in chunks:
         loads = [
-            sum(cost[u.index] for u in plan) for plan in static_assignment(chunk, model, steps, options.ranks)
+            sum(cost[u.index] for u in plan) for plan in static_assignment(chunk, built.cost, options.ranks)
         ]
         needed = max(needed, max(loads) * scale)
         per_job = max(per_job, len(chunk))
@@ -345,7 +343,7 @@ def _header(config: Config, o: JobOptions, t: Timing | None, warns: list[str], c
     lines += [
         f"submit from the directory the paths below are relative to:  "
         f"{SUBMIT[o.scheduler]} {o.script_path or 'THIS_SCRIPT'}",
-        f"sweep: {len(config.sweep.points)} points x {config.sweep.replicas} replicas = {config.n_tasks} "
+        f"sweep: {len(config.points)} points x {config.sweep.replicas} replicas = {config.n_tasks} "
         f"tasks of {config.train.steps} steps" + (f" in {t.n_units} work units" if t else ""),
         f"job: {o.nodes} node(s) x {o.ranks_per_node} rank(s) = {o.ranks} ranks, wall time "
         f"{format_walltime(o.walltime)}; the run is told to stop {o.grace} s before the end",

@@ -31,18 +31,35 @@ def summarize(path: str, show_config: bool = False) -> str:
             f"  checksums: the {damage.checked} finished task(s) are intact",
             *([f"  note: {note}"] if (note := damage.note()) else []),
             "",
-            f"  {'point':>5} {'alpha':>10} {'|B|':>6} {'alpha/|B|':>11}"
-            f" {'done':>6} {'diverged':>8} {'pending':>8}",
         ]
+        points = res.points()
+        scanned = {k: v for k, v in points.items() if k not in ("learning_rate", "batch_size", "variant")}
+        header = [f"{'point':>5}", f"{'alpha':>10}", f"{'|B|':>6}", f"{'alpha/|B|':>11}"]
+        widths = [max(10, len(_short(k))) for k in scanned]
+        header += [f"{_short(k):>{w}}" for k, w in zip(scanned, widths, strict=True)]
+        lines.append("  " + " ".join([*header, f"{'done':>6}", f"{'diverged':>8}", f"{'pending':>8}"]))
         for p in np.unique(tasks["point"]):
             sel = tasks["point"] == p
             lr = tasks["learning_rate"][sel][0]
             bs = tasks["batch_size"][sel][0]
             st = status[sel]
-            lines.append(
-                f"  {p:>5} {lr:>10.4g} {bs:>6} {lr / bs:>11.4g} {int((st == DONE).sum()):>6}"
-                f" {int((st == DIVERGED).sum()):>8} {int((st == PENDING).sum()):>8}"
-            )
+            cells = [f"{p:>5}", f"{lr:>10.4g}", f"{bs:>6}", f"{lr / bs:>11.4g}"]
+            cells += [f"{_cell(col[p]):>{w}}" for col, w in zip(scanned.values(), widths, strict=True)]
+            cells += [f"{int((st == DONE).sum()):>6}", f"{int((st == DIVERGED).sum()):>8}"]
+            lines.append("  " + " ".join([*cells, f"{int((st == PENDING).sum()):>8}"]))
         if show_config:
             lines += ["", "  stored config:", *("    " + line for line in res.config_text.splitlines())]
         return "\n".join(lines) + "\n"
+
+
+def _short(key: str) -> str:
+    """A scanned key's column title: "model.noise_strength" -> "noise_strength"."""
+    return key.split(".", 1)[-1]
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.floating | float):
+        return f"{float(value):.4g}"
+    return str(value)

@@ -35,7 +35,7 @@ from . import __version__
 from .config import RESULT_NEUTRAL, Config, compatibility_sha256, parse_text
 from .errors import ConfigError, ResultsFileError, WriteError
 from .models.base import DIVERGENCE_REASONS, Model
-from .sweep.grid import WorkUnit, task_table
+from .sweep.grid import WorkUnit, point_table, task_table
 from .train import StackResult
 
 LAYOUT_VERSION = 2
@@ -114,8 +114,8 @@ def _create_layout(
         ", ".join(f"{k} {v}" for k, v in DIVERGENCE_REASONS.items())
     )
     pts = f.create_group("points")
-    pts.create_dataset("learning_rate", shape=(len(config.sweep.points),), dtype="f8", **opts())
-    pts.create_dataset("batch_size", shape=(len(config.sweep.points),), dtype="i8", **opts())
+    for name, column in point_table(config).items():  # α, |B| and, with a scan, every scanned key
+        pts.create_dataset(name, shape=column.shape, dtype=column.dtype, **opts())
     f.create_group("measure").create_dataset("step", shape=(n_meas,), dtype="i8", **opts())
     spectra = f.create_group("spectra")
     for info in model.spectra:
@@ -145,9 +145,8 @@ def _write_tables(f: h5py.File, config: Config) -> None:
     """The constant columns (one writer only)."""
     for name, values in task_table(config).items():
         f["tasks"][name][...] = values
-    pts = np.array(config.sweep.points, dtype=float).reshape(-1, 2)
-    f["points/learning_rate"][...] = pts[:, 0]
-    f["points/batch_size"][...] = pts[:, 1].astype(np.int64)
+    for name, column in point_table(config).items():
+        f["points"][name][...] = column
     f["measure/step"][...] = np.array(config.train.measure_steps, dtype=np.int64)
 
 
@@ -769,6 +768,13 @@ class Results:
             names = list(self.file["tasks"])
         return {name: self._read(f"tasks/{name}") for name in names}
 
+    def points(self) -> dict[str, np.ndarray]:
+        """The /points columns: learning_rate, batch_size and, with a scan, variant and one column
+        per scanned key ("model.noise_strength", ...; strings as bytes)."""
+        with _reading(self.path, "/points"):
+            names = list(self.file["points"])
+        return {name: self._read(f"points/{name}") for name in names}
+
     def measure_steps(self) -> np.ndarray:
         return self._read("measure/step")
 
@@ -813,8 +819,6 @@ class Results:
         (`task_checksums`) equals /tasks/checksum. Pending tasks are not checked (their
         rows may hold a unit that was interrupted). Reads `block` tasks at a time.
         """
-        from .sweep.grid import task_table
-
         problems: list[str] = []
         none = np.zeros(0, dtype=np.int64)
         self._read_all_metadata()
@@ -832,8 +836,7 @@ class Results:
             **{f"tasks/{k}": ((n,), v) for k, v in _TASK_FIELD_DTYPES.items()},
             "tasks/checksum": ((n,), "<u8"),
             "measure/step": ((n_meas,), "<i8"),
-            "points/learning_rate": ((len(config.sweep.points),), "<f8"),
-            "points/batch_size": ((len(config.sweep.points),), "<i8"),
+            **{f"points/{k}": (c.shape, c.dtype.str) for k, c in point_table(config).items()},
             **{name: (None, "<f8") for name in spectra},
             **{name: ((n, n_meas), "<f8") for name in scalars},
         }
@@ -857,11 +860,7 @@ class Results:
             return Damage(tuple(problems), none, 0, 0, none, none)
         if not np.array_equal(self.measure_steps(), np.array(config.train.measure_steps)):
             problems.append("/measure/step differs from the stored config")
-        pts = np.array(config.sweep.points, dtype=float).reshape(-1, 2)
-        if not (
-            np.array_equal(self._read("points/learning_rate"), pts[:, 0])
-            and np.array_equal(self._read("points/batch_size"), pts[:, 1].astype(np.int64))
-        ):
+        if not all(np.array_equal(self._read(f"points/{k}"), c) for k, c in point_table(config).items()):
             problems.append("/points differs from the stored config")
         table = task_table(config)
         wrong = np.zeros(n, dtype=bool)

@@ -31,10 +31,21 @@ class PointData:
     trajectories: dict[str, np.ndarray]  # name -> (n_done, n_measure, size): all measurements
     scalars: dict[str, np.ndarray]  # name -> (n_done, n_measure)
     diverged_steps: np.ndarray  # steps at which diverged replicas were caught
+    variant: int = 0  # the scan variant (config.variants); 0 without a scan
+    #: the scanned keys' values at this point, (("model.noise_strength", 0.05), ...)
+    parameters: tuple[tuple[str, Any], ...] = ()
 
     @property
     def temperature(self) -> float:
         return self.learning_rate / self.batch_size
+
+    @property
+    def label(self) -> str:
+        """ "(α, |B|)", followed by the scanned parameters, e.g. "(0.1, 16) noise_strength=0.05"."""
+        return f"({self.learning_rate:g}, {self.batch_size})" + "".join(
+            f" {k.split('.', 1)[1]}={v:g}" if isinstance(v, float) else f" {k.split('.', 1)[1]}={v}"
+            for k, v in self.parameters
+        )
 
     def realisations(self, name: str) -> np.ndarray:
         """(n_done · n_window, size): every selected measurement of every replica as a row."""
@@ -99,14 +110,14 @@ def load(path: str | Path, measurement: int | None = None, window: tuple[int, in
     status = tasks["status"]
     points = []
     ok_all = status == DONE
-    for p, (lr, bs) in enumerate(config.sweep.points):
+    for p, spec in enumerate(config.points):
         mine = tasks["point"] == p
         ok = mine & ok_all
         points.append(
             PointData(
                 index=p,
-                learning_rate=lr,
-                batch_size=bs,
+                learning_rate=spec.learning_rate,
+                batch_size=spec.batch_size,
                 n_total=int(mine.sum()),
                 n_done=int(ok.sum()),
                 n_diverged=int((mine & (status == DIVERGED)).sum()),
@@ -115,9 +126,13 @@ def load(path: str | Path, measurement: int | None = None, window: tuple[int, in
                 trajectories={n: spectra[n][ok] for n in names},
                 scalars={n: v[ok] for n, v in scalars.items()},
                 diverged_steps=tasks["diverged_step"][mine & (status == DIVERGED)],
+                variant=spec.variant,
+                parameters=config.variants[spec.variant].parameters,
             )
         )
-    measured = status != PENDING
+    # the initial spectra of variant 0 (all tasks without a scan): a scan may change their law
+    first = np.isin(tasks["point"], [i for i, spec in enumerate(config.points) if spec.variant == 0])
+    measured = (status != PENDING) & first
     initial = {n: spectra[n][measured, 0] for n in names}
     initial = {n: v[np.isfinite(v).all(axis=1)] for n, v in initial.items()}
     return Dataset(Path(path), config, attrs, steps, selected, names, tuple(points), initial)

@@ -52,7 +52,7 @@ class Run:
 
     @property
     def min_alpha(self) -> float:
-        return min(lr for lr, _ in self.config.sweep.points)
+        return min(p.learning_rate for p in self.config.points)
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def window_steps(
     """The measured steps whose t = n·α_min lies in window_t (α_min: the file's smallest α)."""
     if window_t is None:
         return None
-    alpha = min(lr for lr, _ in config.sweep.points)
+    alpha = min(p.learning_rate for p in config.points)
     start, stop = math.ceil(window_t[0] / alpha - 1e-9), math.floor(window_t[1] / alpha + 1e-9)
     measured = [s for s in config.train.measure_steps if start <= s <= stop]
     if len(measured) < 1:

@@ -24,18 +24,18 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from .. import models
 from ..config import Config
 from ..errors import ConfigError, ResultsFileError, WriteError
 from ..lockfile import ResultsLock
 from ..store import Preflight, SerialWriter, open_writer, preflight, resolve_io, space_error
-from ..streams import ReplicaStreams, shared_data_seed
+from ..streams import ReplicaStreams
 from ..threads import limit_blas_threads
 from ..train import train_stack
 from .grid import WorkUnit, work_units
 from .progress import Progress
 from .schedule import lpt_order, static_assignment
 from .stop import Interrupted, StopRequest, die_with_launcher
+from .variants import VariantModels
 
 
 @dataclass(frozen=True)
@@ -111,16 +111,15 @@ class _Claims:
     the loop, so that a failing rank never leaves the others in a collective free.
     """
 
-    def __init__(self, todo: list[WorkUnit], config: Config, model: models.Model, comm: Any) -> None:
-        steps = config.train.steps
+    def __init__(self, todo: list[WorkUnit], config: Config, built: VariantModels, comm: Any) -> None:
         size, rank = comm.Get_size(), comm.Get_rank()
         self._counter = None
         if config.sweep.schedule == "static" or size == 1:
-            self._plan = static_assignment(todo, model, steps, size)[rank]
+            self._plan = static_assignment(todo, built.cost, size)[rank]
         else:
             from mpi4py.util.sync import Counter
 
-            self._plan = lpt_order(todo, model, steps)
+            self._plan = lpt_order(todo, built.cost)
             self._counter = Counter(comm=comm, typecode="q")
 
     def __iter__(self) -> Iterator[WorkUnit]:
@@ -172,7 +171,7 @@ def run_sweep(
         try:
             pre = preflight(path, config, force=force, resume=resume)
             if pre.error is None and pre.done is None:  # a new file: is there room for it?
-                model = models.build(config.model, shared_data_seed(config.sweep.seed))
+                model = VariantModels(config)[0]  # every variant records arrays of the same shapes
                 if (no_room := space_error(path, config, model)) is not None:
                     return Preflight(no_room, pre.exists, None)
             if pre.error is None:
@@ -201,10 +200,11 @@ def run_sweep(
     agreed: BaseException | None = None  # an error every rank raised together: no abort needed
     write_error: str | None = None  # this rank's failed write (WriteError): all ranks stop cleanly
     try:
-        model = models.build(config.model, shared_data_seed(config.sweep.seed))
+        built = VariantModels(config)
+        model = built[0]  # the layout: every scan variant records arrays of the same shapes
         units = work_units(config)
         if chunk is not None:
-            units = static_assignment(units, model, config.train.steps, chunk.count)[chunk.index]
+            units = static_assignment(units, built.cost, chunk.count)[chunk.index]
         done_mask = pre.done if pre.done is not None else np.zeros(config.n_tasks, dtype=bool)
         todo = [u for u in units if not done_mask[u.tasks].all()]
         n_todo_tasks = sum(u.n_replicas for u in todo)
@@ -232,21 +232,22 @@ def run_sweep(
             if stop.requested():
                 raise Interrupted
 
-        claims = _Claims(todo, config, model, comm)
+        claims = _Claims(todo, config, built, comm)
         fault = _injected_fault(rank)
         try:
             for n_done, unit in enumerate(claims):
                 if n_done == fault:
                     raise RuntimeError(f"fault injected by {FAULT_VARIABLE} before unit {unit.index}")
                 streams = ReplicaStreams(unit.seeds(config.sweep.seed))
+                train = config.variants[unit.point.variant].train
                 result = train_stack(
-                    model,
+                    built.of(unit),
                     unit.point.learning_rate,
                     unit.point.batch_size,
                     streams,
-                    config.train.steps,
-                    config.train.measure_every,
-                    config.train.check_every,
+                    train.steps,
+                    train.measure_every,
+                    train.check_every,
                     on_check,
                     on_step,
                 )

@@ -18,12 +18,10 @@ from conftest import PYTHON, TINY, run_cli
 
 from mpi_dbm import config as config_mod
 from mpi_dbm import jobscript as js
-from mpi_dbm import models
 from mpi_dbm.cost import CostEstimate
 from mpi_dbm.errors import ConfigError
-from mpi_dbm.streams import shared_data_seed
 from mpi_dbm.sweep.grid import work_units
-from mpi_dbm.sweep.schedule import unit_cost
+from mpi_dbm.sweep.variants import VariantModels
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "jobscripts" / "examples"
@@ -194,8 +192,7 @@ def test_timing_counts_jobs_idle_ranks_and_units_longer_than_a_job():
     hour = 3600.0
     # 3.2 core-hours on 1 rank, 1 h jobs: 3600 - 300 s grace - 30 s start-up = 3270 s usable; a
     # stopped job loses up to its longest unit (one of |B| = 16) to retraining
-    model = models.build(CFG.model, shared_data_seed(CFG.sweep.seed))
-    costs = [unit_cost(u, model, CFG.train.steps) for u in work_units(CFG)]
+    costs = [VariantModels(CFG).cost(u) for u in work_units(CFG)]
     longest = 3.2 * hour * max(costs) / sum(costs)
     t = js.timing(CFG, options(ranks_per_node=1), estimate(3.2 * hour))
     assert t.seconds_needed == pytest.approx(3.2 * hour)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mpi_dbm import config, models
-from mpi_dbm.streams import shared_data_seed
+from mpi_dbm import config
 from mpi_dbm.sweep.grid import task_table, work_units
-from mpi_dbm.sweep.schedule import lpt_order, static_assignment, unit_cost
+from mpi_dbm.sweep.schedule import lpt_order, static_assignment
+from mpi_dbm.sweep.variants import VariantModels
 
 CFG = """
 [sweep]
@@ -24,7 +24,7 @@ steps = 10
 
 def setup():
     cfg = config.parse_text(CFG)
-    return cfg, models.build(cfg.model, shared_data_seed(0)), work_units(cfg)
+    return cfg, VariantModels(cfg).cost, work_units(cfg)
 
 
 def test_units_cover_every_task_once_in_contiguous_blocks():
@@ -42,20 +42,20 @@ def test_units_cover_every_task_once_in_contiguous_blocks():
 
 
 def test_static_plan_assigns_each_unit_once_and_balances_cost():
-    _cfg, model, units = setup()
-    total = sum(unit_cost(u, model, 10) for u in units)
-    largest = max(unit_cost(u, model, 10) for u in units)
+    _cfg, cost, units = setup()
+    total = sum(cost(u) for u in units)
+    largest = max(cost(u) for u in units)
     for ranks in (1, 2, 3, 5):
-        plan = static_assignment(units, model, 10, ranks)
+        plan = static_assignment(units, cost, ranks)
         assert sorted(u.index for rank in plan for u in rank) == list(range(len(units)))
-        loads = [sum(unit_cost(u, model, 10) for u in rank) for rank in plan]
+        loads = [sum(cost(u) for u in rank) for rank in plan]
         # LPT bound: makespan ≤ mean load + largest unit
         assert max(loads) <= total / ranks + largest
 
 
 def test_lpt_order_is_decreasing_cost_and_deterministic():
-    _, model, units = setup()
-    order = lpt_order(units, model, 10)
-    costs = [unit_cost(u, model, 10) for u in order]
+    _, cost, units = setup()
+    order = lpt_order(units, cost)
+    costs = [cost(u) for u in order]
     assert costs == sorted(costs, reverse=True)
-    assert [u.index for u in order] == [u.index for u in lpt_order(list(reversed(units)), model, 10)]
+    assert [u.index for u in order] == [u.index for u in lpt_order(list(reversed(units)), cost)]
