@@ -158,6 +158,64 @@ def _use_surmise(quantity: str, n: int | None, trim: float) -> bool:
     return quantity == "s" or n is None or (n == 3 and trim == 0)
 
 
+_Tests = tuple[float, float, float, int, str, float]  # KS D, KS p, χ², dof, reference, deff
+
+
+def _against_surmise(
+    x: np.ndarray, rows: np.ndarray | None, name: str, quantity: str, k: int, u: np.ndarray, ddof: int
+) -> _Tests:
+    """KS and χ² (``k`` cells, inner quantiles ``u``) of ``x`` against the spacing or r̃ surmise,
+    with the design effect of the data ``rows`` (:func:`goodness_of_fit`)."""
+    law = spacing_cdf if quantity == "s" else rtilde_cdf
+
+    def cdf(t: np.ndarray) -> np.ndarray:
+        return law(t, name)
+
+    if quantity == "s":
+        inner = spacing_ppf(u, name)
+    else:
+        grid = np.linspace(0.0, 1.0, 4097)
+        inner = np.interp(u, cdf(grid), grid)
+    deff = design_effect(rows, inner)
+    # scipy-stubs types kstest's cdf as float -> float; kstest calls it once on the sorted sample
+    ks = kstest(x, cdf)  # type: ignore[arg-type]
+    d = float(ks.statistic)
+    p_ks = float(ks.pvalue) if deff <= 1.0 else _ks_pvalue(d, x.size / deff)
+    expected = x.size * np.diff(np.concatenate([[0.0], cdf(inner), [1.0]]))
+    stat = float(np.sum((_counts(x, inner) - expected) ** 2 / expected))
+    stat /= max(design_effect(rows, inner, "cells"), 1.0)
+    dof = k - 1 - ddof
+    return d, p_ks, stat, dof, "surmise", deff
+
+
+def _against_reference(
+    x: np.ndarray, name: str, n: int, trim: float, u: np.ndarray, n_reference: int
+) -> _Tests:
+    """Two-sample KS and χ² homogeneity test of r̃ values ``x`` against r̃ of matched ``n``-level
+    synthetic spectra (cells at the reference's quantiles ``u``; :func:`goodness_of_fit`)."""
+    ref_rows = reference_ratios(name, int(n), trim, n_reference)
+    ref = _clean(ref_rows)
+    inner = np.quantile(ref, u)
+    complete = _complete_rows(ref_rows)
+    deff = design_effect(complete, inner)
+    ks2 = ks_2samp(x, ref)
+    d = float(ks2.statistic)
+    if deff <= 1.0:
+        p_ks = float(ks2.pvalue)
+    else:
+        n1, n2 = x.size / deff, ref.size / deff
+        p_ks = _ks_pvalue(d, n1 * n2 / (n1 + n2))
+    table = np.stack([_counts(x, inner), _counts(ref, inner)])
+    table = table[:, table.sum(axis=0) > 0]
+    res = chi2_contingency(table, correction=False)
+    stat, dof = (
+        float(res.statistic) / max(design_effect(complete, inner, "cells"), 1.0),
+        int(res.dof),
+    )
+    how = resolve_sampler(name, int(n), "auto")
+    return d, p_ks, stat, dof, f"sampled n={n}, trim={trim}, {ref.size} ratios ({how})", deff
+
+
 def goodness_of_fit(
     sample: np.ndarray,
     ensemble: str,
@@ -202,49 +260,10 @@ def goodness_of_fit(
     u = np.linspace(0.0, 1.0, k + 1)[1:-1]
 
     if _use_surmise(quantity, n, trim):
-        law = spacing_cdf if quantity == "s" else rtilde_cdf
-
-        def cdf(t: np.ndarray) -> np.ndarray:
-            return law(t, name)
-
-        if quantity == "s":
-            inner = spacing_ppf(u, name)
-        else:
-            grid = np.linspace(0.0, 1.0, 4097)
-            inner = np.interp(u, cdf(grid), grid)
-        deff = design_effect(rows, inner)
-        # scipy-stubs types kstest's cdf as float -> float; kstest calls it once on the sorted sample
-        ks = kstest(x, cdf)  # type: ignore[arg-type]
-        d = float(ks.statistic)
-        p_ks = float(ks.pvalue) if deff <= 1.0 else _ks_pvalue(d, x.size / deff)
-        expected = x.size * np.diff(np.concatenate([[0.0], cdf(inner), [1.0]]))
-        stat = float(np.sum((_counts(x, inner) - expected) ** 2 / expected))
-        stat /= max(design_effect(rows, inner, "cells"), 1.0)
-        dof = k - 1 - ddof
-        reference = "surmise"
+        d, p_ks, stat, dof, reference, deff = _against_surmise(x, rows, name, quantity, k, u, ddof)
     else:
         assert n is not None  # _use_surmise is true for n = None
-        ref_rows = reference_ratios(name, int(n), trim, n_reference)
-        ref = _clean(ref_rows)
-        inner = np.quantile(ref, u)
-        complete = _complete_rows(ref_rows)
-        deff = design_effect(complete, inner)
-        ks2 = ks_2samp(x, ref)
-        d = float(ks2.statistic)
-        if deff <= 1.0:
-            p_ks = float(ks2.pvalue)
-        else:
-            n1, n2 = x.size / deff, ref.size / deff
-            p_ks = _ks_pvalue(d, n1 * n2 / (n1 + n2))
-        table = np.stack([_counts(x, inner), _counts(ref, inner)])
-        table = table[:, table.sum(axis=0) > 0]
-        res = chi2_contingency(table, correction=False)
-        stat, dof = (
-            float(res.statistic) / max(design_effect(complete, inner, "cells"), 1.0),
-            int(res.dof),
-        )
-        how = resolve_sampler(name, int(n), "auto")
-        reference = f"sampled n={n}, trim={trim}, {ref.size} ratios ({how})"
+        d, p_ks, stat, dof, reference, deff = _against_reference(x, name, n, trim, u, n_reference)
     p_chi2 = float(chi2_dist.sf(stat, dof))
     return GoodnessOfFit(name, quantity, reference, int(x.size), d, p_ks, stat, int(dof), p_chi2, deff)
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mpi_dbm import rmt
-from mpi_dbm.rmt import fits
+from mpi_dbm.rmt import fits_base, fits_bounded, fits_goe2
 from mpi_dbm.rmt.densities import mp_cdf_jacobian, semicircle_cdf_jacobian
 from mpi_dbm.rmt.minimise import gauss_newton, nelder_mead, newton
 
@@ -57,7 +57,7 @@ def test_semicircle_cdf_jacobian_matches_central_differences() -> None:
 
 def test_goe2_negative_log_likelihood_derivatives() -> None:
     x = np.random.default_rng(3).standard_normal(50) * 2.0 + 1.0
-    nll = fits._goe2_nll(x)
+    nll = fits_goe2._goe2_nll(x)
     theta = np.array([0.7, 1.3])
     value, grad, hess = nll(theta)
     assert value == pytest.approx(-np.sum(np.log(rmt.goe2_pdf(x, *theta))), rel=1e-13)
@@ -111,10 +111,10 @@ def cvm(cdf, xs: np.ndarray):
 )
 def test_mp_cdf_fit_is_at_least_as_good_as_nelder_mead(n_h: int, n_v: int, count: int) -> None:
     x = np.sort(rmt.wishart_eigenvalues(n_h, n_v, 11, count, scale=1.0).ravel())
-    start = fits._mp_moments(x)
+    start = fits_bounded._mp_moments(x)
     objective = cvm(rmt.mp_cdf, x)
     reference = nelder_mead(objective, start, [(1e-300, None), (1e-9, 1.0)], (start[0], 1.0))
-    fitted = fits._mp_cdf_fit(x)
+    fitted = fits_bounded._mp_cdf_fit(x)
     assert objective(fitted) <= objective(reference) + 1e-12 * objective(reference)
     np.testing.assert_allclose(fitted, reference, rtol=1e-6)
 
@@ -122,10 +122,10 @@ def test_mp_cdf_fit_is_at_least_as_good_as_nelder_mead(n_h: int, n_v: int, count
 @pytest.mark.parametrize("n, count", [(8, 500), (200, 1), (3, 30)])
 def test_semicircle_cdf_fit_is_at_least_as_good_as_nelder_mead(n: int, count: int) -> None:
     x = np.sort(rmt.goe_eigenvalues(n, 5, count).ravel() + 3.0)
-    start = fits._semicircle_moments(x)
+    start = fits_bounded._semicircle_moments(x)
     objective = cvm(rmt.semicircle_cdf, x)
     reference = nelder_mead(objective, start, [(None, None), (1e-300, None)], (start[1], start[1]))
-    fitted = fits._semicircle_cdf_fit(x)
+    fitted = fits_bounded._semicircle_cdf_fit(x)
     assert objective(fitted) <= objective(reference) + 1e-12 * objective(reference)
     np.testing.assert_allclose(fitted, reference, rtol=1e-6)
 
@@ -133,10 +133,10 @@ def test_semicircle_cdf_fit_is_at_least_as_good_as_nelder_mead(n: int, count: in
 @pytest.mark.parametrize("count", [20, 2000])
 def test_goe2_ml_is_at_least_as_good_as_nelder_mead(count: int) -> None:
     x = rmt.goe_eigenvalues(2, 7, count).ravel() * 1.7 + 0.3
-    nll = fits._goe2_nll(x)
+    nll = fits_goe2._goe2_nll(x)
     start = (float(x.mean()), float(x.std()) / math.sqrt(1.5))
     reference = nelder_mead(lambda t: nll(t)[0], start, [(None, None), (1e-300, None)], (start[1], start[1]))
-    fitted = fits._goe2_ml(x)
+    fitted = fits_goe2._goe2_ml(x)
     assert nll(fitted)[0] <= nll(reference)[0] + 1e-12 * abs(nll(reference)[0])
     np.testing.assert_allclose(fitted, reference, rtol=1e-6)
 
@@ -148,7 +148,7 @@ def test_jackknife_replicates_get_sorted_values_and_the_same_errors() -> None:
     direct = rmt.jackknife(rows, lambda r: np.array([r.mean(), r.std()]), n_blocks=10)
     np.testing.assert_allclose(fit.errors, direct.error, rtol=1e-12)
     seen = []
-    fits._jackknife_errors(rows, lambda v: seen.append(v) or np.array([v.mean()]), 10)
+    fits_base._jackknife_errors(rows, lambda v: seen.append(v) or np.array([v.mean()]), 10)
     assert all(np.all(np.diff(v) >= 0) for v in seen)
 
 
@@ -166,8 +166,8 @@ def test_semicircle_cdf_fit_of_centred_data_fits_the_centre_too() -> None:
     x = np.concatenate([x, np.full(200, x.max() * 0.9)])
     x = np.sort(x - x.mean())
     objective = cvm(rmt.semicircle_cdf, x)
-    fitted = fits._semicircle_cdf_fit(x)
-    start = fits._semicircle_moments(x)
+    fitted = fits_bounded._semicircle_cdf_fit(x)
+    start = fits_bounded._semicircle_moments(x)
     assert abs(fitted[0]) > 1e-3
     assert objective(fitted) < objective(np.array([0.0, start[1]]))
     reference = nelder_mead(objective, start, [(None, None), (1e-300, None)], (start[1], start[1]))
