@@ -20,6 +20,7 @@ from .analysis.data import PointData
 from .analysis.observables import ClusterStats
 from .analysis.pipeline import Analysis, dyson_beta_status
 from .errors import DependencyError
+from .report_nulls import null_models_html
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -674,6 +675,7 @@ def write_html(a: Analysis, outdir: Path, figures: list[tuple[str, str, str]]) -
                 )
             )
     parts += _spectral_html(a)
+    parts += null_models_html(a)  # null models of the spacing statistics (report_nulls.py)
     if a.collapse:
         parts.append("<h2>Collapse at equal α/|B|</h2>")
         parts.append(
