@@ -350,3 +350,20 @@ def test_existing_output_is_kept_without_force(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.h5", "rel"]
     assert run_cli("verify", str(out)).returncode == 0
+
+
+def test_configurations_differing_in_a_label_become_one_zip_scan(tmp_path):
+    hyper = [(0.01, 8, 0.1), (0.01, 8, 0.2), (0.02, 16, 0.1)]  # same α, |B| twice: noise tells them apart
+    release(tmp_path / "rel", hyper=hyper)
+    out = tmp_path / "scan.h5"
+    proc = import_release(tmp_path / "rel", out, "--no-shuffled")
+    assert proc.returncode == 0, proc.stderr
+    with open_results(out) as res:
+        res.require_intact()
+        config = res.config()
+    assert config.scan is not None and config.scan.combine == "zip"
+    assert config.scanned_keys == ("model.noise",)
+    assert [(p.learning_rate, p.batch_size) for p in config.points] == [h[:2] for h in hyper]
+    assert [dict(config.variant_of(i).model.labels)["noise"] for i in range(3)] == [0.1, 0.2, 0.1]
+    proc = run_cli("analyze", str(out), "-o", str(tmp_path / "rep"), "--no-figures")
+    assert proc.returncode == 0, proc.stderr

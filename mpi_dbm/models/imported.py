@@ -88,13 +88,17 @@ class ImportedSpec:
         return {"model": model}
 
 
-def _strings(t: Table, key: str, required: bool = True) -> tuple[str, ...]:
-    value = t.raw(key) if required else t.raw(key, [])
-    if not isinstance(value, list) or (required and not value):
-        raise t.error(key, f"must be a{' non-empty' if required else ''} list of strings, got {value!r}")
-    for i, v in enumerate(value):
-        if not isinstance(v, str):
-            raise t.error(f"{key}[{i}]", f"must be a string, got {v!r}")
+def _strings(t: Table, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or any(not isinstance(v, str) for v in value):
+        raise t.error(key, f"must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _sizes(t: Table, value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list) or any(
+        isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value
+    ):
+        raise t.error("sizes", f"must be a list of integers >= 1, got {value!r}")
     return tuple(value)
 
 
@@ -110,11 +114,19 @@ def _label(t: Table, key: str) -> Label:
 
 
 def parse(model: Table, target: Table) -> ImportedSpec:
-    """The [model] table of an imported file (written by the importer; strict like every family)."""
-    names = _strings(model, "spectra")
-    sizes = model.integer_list("sizes", minimum=1)
-    descriptions = _strings(model, "descriptions")
-    sources = _strings(model, "sources", required=False)
+    """The [model] table of an imported file (written by the importer; strict like every family).
+
+    Every fixed key is read before any is checked, so a mistake names the first bad key and an
+    unknown one still gets a did-you-mean."""
+    raw = {key: model.raw(key, None) for key in FIXED_KEYS[1:]}
+    for key in ("spectra", "sizes", "descriptions"):
+        if raw[key] is None:
+            raise model.error(key, "missing (this key is required)")
+    names = _strings(model, "spectra", raw["spectra"])
+    sizes = _sizes(model, raw["sizes"])
+    descriptions = _strings(model, "descriptions", raw["descriptions"])
+    sources = _strings(model, "sources", raw["sources"] or [])
+    model.check("spectra", bool(names), "must name at least one spectrum")
     for key, n in (("sizes", len(sizes)), ("descriptions", len(descriptions))):
         model.check(key, n == len(names), f"must have one entry per spectrum ({len(names)}), has {n}")
     for name in names:
