@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -82,7 +83,11 @@ def _stats_of(a: Analysis, name: str) -> list[ClusterStats]:
 
 
 def _point_label(p: PointData) -> str:
-    return f"α={p.learning_rate:g}, |B|={p.batch_size}, α/|B|={p.temperature:.3g}"
+    """α, |B|, α/|B| and the point's scanned parameters (if the sweep has a scan)."""
+    scanned = p.label.split(") ", 1)[1] if p.parameters else ""
+    return f"α={p.learning_rate:g}, |B|={p.batch_size}, α/|B|={p.temperature:.3g}" + (
+        f"; {scanned}" if scanned else ""
+    )
 
 
 def fig_spectra(a: Analysis, name: str, outdir: Path) -> str | None:
@@ -98,8 +103,8 @@ def fig_spectra(a: Analysis, name: str, outdir: Path) -> str | None:
         grid = np.linspace(x.min() - 0.05 * np.ptp(x), x.max() + 0.05 * np.ptp(x), 800)
         total = np.zeros_like(grid)
         size = p.samples[name].shape[-1]
-        for c in a.clusters[name]:
-            v = a.expectation.variance(name, c, p.learning_rate, p.batch_size)
+        for c in a.clusters_of(p)[name]:
+            v = a.expectation_of(p).variance(name, c, p.learning_rate, p.batch_size)
             if c.centre is None or v is None:
                 continue
             if c.n == 1:
@@ -120,7 +125,7 @@ def fig_spectra(a: Analysis, name: str, outdir: Path) -> str | None:
 
 def fig_spacings(a: Analysis, name: str, outdir: Path) -> str | None:
     """P(s) of every degenerate pair, all points overlaid, against the surmises."""
-    pairs = [c for c in a.clusters[name] if c.n == 2]
+    pairs = [c for c in a.clusters[name] if c.n == 2]  # variant 0's; matched by levels in any variant
     if not any(st.spacings is not None and st.spacings.size > 5 for st in _stats_of(a, name)):
         return None
     fig, axes = _grid(len(pairs))
@@ -128,7 +133,8 @@ def fig_spacings(a: Analysis, name: str, outdir: Path) -> str | None:
     for ax, c in zip(axes, pairs, strict=True):
         for p in a.dataset.points:
             for st in a.stats.get((name, p.index), []):
-                if st.cluster == c and st.spacings is not None and st.spacings.size > 5:
+                same = (st.cluster.start, st.cluster.stop) == (c.start, c.stop)
+                if same and st.spacings is not None and st.spacings.size > 5:
                     ax.hist(
                         st.spacings,
                         # matplotlib's stub says Sequence[float]; hist takes any 1-d array of edges
@@ -154,6 +160,7 @@ def fig_scaling(a: Analysis, name: str, outdir: Path) -> str | None:
         return None
     keys = {"pair_mean_spacing": "mean_spacing", "pair_sqrt_pi_sigma": "sqrt_pi_sigma", "single_std": "std"}
     fig, axes = _grid(len(fits))
+    colour_key, colour_label = _colour_by(a)
     for ax, f in zip(axes, fits, strict=True):
         key = keys.get(f.observable, "second_moment")
         xs, ys, es, temps = [], [], [], []
@@ -168,8 +175,8 @@ def fig_scaling(a: Analysis, name: str, outdir: Path) -> str | None:
                     xs.append(st.predicted["sqrt_v"])
                     ys.append(val)
                     es.append(err)
-                    temps.append(p.temperature)
-        sc = ax.scatter(xs, ys, c=np.log10(temps), s=14, cmap="viridis", zorder=3)
+                    temps.append(colour_key(p))
+        sc = ax.scatter(xs, ys, c=temps, s=14, cmap="viridis", zorder=3)
         ax.errorbar(xs, ys, yerr=es, fmt="none", ecolor="grey", lw=0.8)
         line = np.linspace(0, max(xs) * 1.05, 10)
         ax.plot(line, f.slope * line, "r-", lw=1, label=f"fit a = {f.slope:.3f} ± {f.slope_error:.3f}")
@@ -181,8 +188,18 @@ def fig_scaling(a: Analysis, name: str, outdir: Path) -> str | None:
         ax.set_ylabel(f.observable)
         ax.set_title(f"{f.observable}: χ²/dof = {f.chi2_dof:.2f}", fontsize=8)
         ax.legend(fontsize=7)
-        ax.figure.colorbar(sc, ax=ax, label="log10 α/|B|")
+        ax.figure.colorbar(sc, ax=ax, label=colour_label)
     return _save(fig, outdir, f"scaling_{name}.png")
+
+
+def _colour_by(a: Analysis) -> tuple[Callable[[PointData], float], str]:
+    """What the points of a pooled figure are coloured by: the first numeric scanned parameter
+    when the sweep scans one (the fit pools every variant), else log10 α/|B|."""
+    for key in a.dataset.config.scanned_keys:
+        values = [dict(p.parameters).get(key) for p in a.dataset.points]
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            return (lambda p, k=key: float(dict(p.parameters)[k])), key.split(".", 1)[1]
+    return (lambda p: math.log10(p.temperature)), "log10 α/|B|"
 
 
 def fig_sigma_vs_s(a: Analysis, name: str, outdir: Path) -> str | None:
@@ -217,10 +234,11 @@ def fig_shifts(a: Analysis, name: str, outdir: Path) -> str | None:
             if c.centre is None:
                 continue
             centre, err = st.values["centre"]["value"], st.values["centre"]["error"]
-            tr = a.expectation.target_ratio(name, c, centre)
+            exp = a.expectation_of(p)
+            tr = exp.target_ratio(name, c, centre)
             if tr is not None:
                 label, val = tr
-                tr_err = a.expectation.target_ratio(name, c, centre + err)
+                tr_err = exp.target_ratio(name, c, centre + err)
                 assert tr_err is not None  # whether a ratio exists depends on the cluster, not the centre
                 err_ratio = abs(tr_err[1] - val)
             elif c.centre != 0:
@@ -229,11 +247,12 @@ def fig_shifts(a: Analysis, name: str, outdir: Path) -> str | None:
                 continue
             pred = st.predicted.get("shift")
             if pred is not None:
-                tr_pred = a.expectation.target_ratio(name, c, c.centre + pred)
+                tr_pred = exp.target_ratio(name, c, c.centre + pred)
                 pred_val = tr_pred[1] if tr_pred is not None else (c.centre + pred) / c.centre
             else:
                 pred_val = math.nan
-            rows.append((c.label, p.temperature, val, err_ratio, label, pred_val))
+            series = c.label + (f"; {p.label.split(') ', 1)[1]}" if p.parameters else "")
+            rows.append((series, p.temperature, val, err_ratio, label, pred_val))
     if not rows:
         return None
     plt = _plt()
@@ -292,7 +311,7 @@ def fig_trajectories(a: Analysis, name: str, outdir: Path) -> str | None:
         for k in range(mean.shape[-1]):
             ax.plot(steps, mean[:, k], lw=0.9)
             ax.fill_between(steps, mean[:, k] - std[:, k], mean[:, k] + std[:, k], alpha=0.2)
-        for c in a.clusters[name]:
+        for c in a.clusters_of(p)[name]:
             if c.centre is not None:
                 ax.axhline(c.centre, color="k", ls=":", lw=0.6)
         ax.set_title(_point_label(p), fontsize=8)
@@ -397,6 +416,13 @@ window.addEventListener('load', function () {
   document.body.dataset.checked = 'yes';
 });
 """
+
+
+def _relative_cell(measured: dict[str, float] | None, predicted: float | None) -> str:
+    """measured / predicted ± error (a persistent-chain lag or finite-α correction shows here)."""
+    if not measured or not predicted:
+        return "–"
+    return f"{_fmt(measured['value'] / predicted)} ± {_fmt(measured['error'] / abs(predicted))}"
 
 
 def _fmt(v: Any) -> str:
@@ -599,13 +625,16 @@ def write_html(a: Analysis, outdir: Path, figures: list[tuple[str, str, str]]) -
         ),
         "<h2>Points</h2>",
         _table(
-            ["#", "α", "|B|", "α/|B|", "analysed", "diverged (excluded)", "pending (missing)"],
+            ["#", "α", "|B|", "α/|B|"]
+            + [k.split(".", 1)[1] for k in ds.config.scanned_keys]
+            + ["analysed", "diverged (excluded)", "pending (missing)"],
             [
                 [
                     str(p.index),
                     _fmt(p.learning_rate),
                     str(p.batch_size),
                     _fmt(p.temperature),
+                    *(_fmt(v) for _, v in p.parameters),
                     str(p.n_done),
                     str(p.n_diverged),
                     str(p.n_pending),
@@ -628,11 +657,12 @@ def write_html(a: Analysis, outdir: Path, figures: list[tuple[str, str, str]]) -
                 main_key = next((k for k in ("mean_spacing", "std", "second_moment") if k in v), None)
                 rows.append(
                     [
-                        str(p.index),
+                        html.escape(f"{p.index} {p.label}" if p.parameters else str(p.index)),
                         html.escape(st.cluster.label),
                         _value_cell(v.get("centre")),
                         _value_cell(v.get("shift")),
                         _fmt(pr.get("shift", math.nan)),
+                        _relative_cell(v.get("shift"), pr.get("shift")),
                         f"{main_key or '–'}: {_value_cell(main)}",
                         _fmt(pr.get(main_key, math.nan)) if main_key else "–",
                         _value_cell(v.get("s2") or v.get("mean_rtilde")),
@@ -647,6 +677,7 @@ def write_html(a: Analysis, outdir: Path, figures: list[tuple[str, str, str]]) -
                     "centre",
                     "shift",
                     "predicted shift",
+                    "shift / predicted",
                     "width",
                     "predicted",
                     "⟨s²⟩ or ⟨r̃⟩",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 from pathlib import Path
 
@@ -231,3 +232,40 @@ def test_config_check_reports_the_scan(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
     assert "3 points x 12 replicas = 36 tasks" in proc.stdout
     assert "scan (product): 3 parameter sets; model.noise_strength in [0.05, 0.07, 0.1]" in proc.stdout
+
+
+def test_analysis_pools_the_universal_fit_over_a_noise_scan_and_keeps_shifts_per_variant(tmp_path):
+    """One file scanning the teacher-student noise strength: ⟨S⟩ against √v pools every ε (v =
+    αA/((2 − α)|B|), A = ε², is each point's own prediction) with the universal slope √(2π); the
+    non-universal shift fits and collapse tests stay within one variant."""
+    path = tmp_path / "scan.toml"
+    text = (
+        textwrap.dedent(TS)
+        .replace("replicas = 12", "replicas = 200")
+        .replace("block_size = 5", "block_size = 100")
+    )
+    text = text.replace("steps = 60\nmeasure_every = 20", "steps = 400\nmeasure_every = 20")
+    path.write_text(text + SCAN)
+    out, rep = tmp_path / "scan.h5", tmp_path / "rep"
+    assert run_cli("run", str(path), "-o", str(out), "-q").returncode == 0
+    proc = run_cli("analyze", str(out), "-o", str(rep), "--window", "200:400")
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    s = json.loads((rep / "summary.json").read_text())
+    assert [v["parameters"] for v in s["scan"]["variants"]] == [
+        {"model.noise_strength": e} for e in (0.05, 0.07, 0.1)
+    ]
+    assert [p["parameters"]["model.noise_strength"] for p in s["points"]] == [0.05, 0.07, 0.1]
+    fit = next(f for f in s["linear_scaling"]["singular_values"] if f["observable"] == "pair_mean_spacing")
+    assert fit["n_points"] == 3 and abs(fit["pull"]) < 4
+    assert abs(fit["slope"] / math.sqrt(2 * math.pi) - 1) < 0.06
+    # ⟨S⟩ itself grows with ε (√v ∝ ε at fixed α/|B|)
+    spacing = [
+        next(c for c in p["spectra"]["singular_values"]["clusters"])["values"]["mean_spacing"]["value"]
+        for p in s["points"]
+    ]
+    assert spacing[0] < spacing[1] < spacing[2]
+    shifts = s["mean_shift"]["singular_values"]
+    assert [r["variant"] for r in shifts] == [0, 1, 2] and [r["points"] for r in shifts] == [[0], [1], [2]]
+    assert (rep / "report.html").read_text().count("noise_strength") >= 3

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ from .spectral import (
     level_set_stats,
     level_sets,
 )
+
+#: per scan variant (its index): spectrum -> clusters
+VariantClusters = tuple[dict[str, list[Cluster]], ...]
 
 #: errors are jackknife over replicas, so a point needs this many finished replicas
 MIN_REPLICAS = 2
@@ -80,8 +84,10 @@ class Verdict:
 class Analysis:
     dataset: Dataset
     parameters: AnalysisParameters
-    expectation: Expectation
-    clusters: dict[str, list[Cluster]]
+    #: what theory expects, and the clusters, of each scan variant (one without a scan);
+    #: `expectation`/`clusters` are variant 0's, `expectation_of`/`clusters_of` any point's
+    expectations: tuple[Expectation, ...]
+    variant_clusters: tuple[dict[str, list[Cluster]], ...]
     clusters_detected: dict[str, bool]
     stats: dict[tuple[str, int], list[ClusterStats]]  # (spectrum, point index) -> per cluster
     #: (spectrum, point index) -> pooled pair-spacing test; None where no pair has spacings
@@ -100,6 +106,20 @@ class Analysis:
     dyson_series: dict[str, Any] = field(default_factory=dict)
     dyson: list[SdeResult] = field(default_factory=list)
 
+    @property
+    def expectation(self) -> Expectation:
+        return self.expectations[0]
+
+    @property
+    def clusters(self) -> dict[str, list[Cluster]]:
+        return self.variant_clusters[0]
+
+    def expectation_of(self, p: PointData) -> Expectation:
+        return self.expectations[p.variant]
+
+    def clusters_of(self, p: PointData) -> dict[str, list[Cluster]]:
+        return self.variant_clusters[p.variant]
+
     def summary(self) -> dict[str, Any]:
         ds = self.dataset
         points = []
@@ -109,6 +129,7 @@ class Analysis:
                 "learning_rate": p.learning_rate,
                 "batch_size": p.batch_size,
                 "temperature": p.temperature,
+                **({"variant": p.variant, "parameters": dict(p.parameters)} if ds.config.scan else {}),
                 "tasks": p.n_total,
                 "analysed": p.n_done,
                 "excluded_diverged": p.n_diverged,
@@ -135,6 +156,7 @@ class Analysis:
                 name: {"detected_from_data": self.clusters_detected[name], "clusters": [c.label for c in cl]}
                 for name, cl in self.clusters.items()
             },
+            **({"scan": self._scan_record()} if ds.config.scan else {}),
             "points": points,
             "linear_scaling": {name: [f.record() for f in fits] for name, fits in self.fits.items()},
             "collapse": [c.record() for c in self.collapse],
@@ -156,6 +178,26 @@ class Analysis:
                 ],
             },
             "verdicts": [v.record() for v in self.verdicts],
+        }
+
+    def _scan_record(self) -> dict[str, Any]:
+        """The scan's variants: their parameters, theory and clusters (summary.json "scan")."""
+        cfg = self.dataset.config
+        assert cfg.scan is not None
+        return {
+            "combine": cfg.scan.combine,
+            "keys": list(cfg.scanned_keys),
+            "variants": [
+                {
+                    "index": v.index,
+                    "parameters": dict(v.parameters),
+                    "points": [i for i, p in enumerate(cfg.points) if p.variant == v.index],
+                    "clusters": {
+                        n: [c.label for c in cl] for n, cl in self.variant_clusters[v.index].items()
+                    },
+                }
+                for v in cfg.variants
+            ],
         }
 
 
@@ -187,16 +229,14 @@ SPECTRAL_METHOD = {
 
 
 def _spectral(
-    ds: Dataset, clusters: dict[str, list[Cluster]], detected: dict[str, bool], alpha: float
+    ds: Dataset, vclusters: VariantClusters, detected: dict[str, bool], alpha: float
 ) -> dict[tuple[str, int], list[dict[str, Any]]]:
     out: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for name in ds.spectra:
         size = ds.points[0].samples[name].shape[-1]
-        sets = level_sets(clusters[name], detected[name], size)
-        if not sets:
-            continue
         for p in ds.points:
-            if p.n_done < MIN_REPLICAS:
+            sets = level_sets(vclusters[p.variant][name], detected[name], size)
+            if not sets or p.n_done < MIN_REPLICAS:
                 continue
             out[(name, p.index)] = [
                 level_set_stats(
@@ -269,7 +309,7 @@ def _initial(ds: Dataset, exp: Expectation) -> dict[str, dict[str, Any]]:
 
 
 def _relaxation(
-    ds: Dataset, exp: Expectation, clusters: dict[str, list[Cluster]]
+    ds: Dataset, exps: Sequence[Expectation], vclusters: VariantClusters
 ) -> dict[str, list[dict[str, Any]]]:
     """Lag-one autocorrelation of δx between consecutive measurements -> rate in t = nα."""
     out: dict[str, list[dict[str, Any]]] = {}
@@ -283,7 +323,8 @@ def _relaxation(
             traj = p.trajectories[name][:, sel]
             if traj.shape[0] < 2:
                 continue
-            for c in clusters[name]:
+            exp = exps[p.variant]
+            for c in vclusters[p.variant][name]:
                 x = traj[..., c.start : c.stop].mean(axis=-1)  # cluster centre per replica and time
                 d = x - x.mean(axis=1, keepdims=True)
                 num = np.nanmean(d[:, 1:] * d[:, :-1])
@@ -312,71 +353,95 @@ def analyze(path: str | Path, parameters: AnalysisParameters | None = None) -> A
     """Run every analysis step on a results file (no files written; see `write`)."""
     params = parameters or AnalysisParameters()
     ds = without_shuffled(load(path, params.measurement, params.window))  # NAME.shuffled: NAME's null
-    exp = expectation_for(ds.config)
-    clusters: dict[str, list[Cluster]] = {}
-    detected: dict[str, bool] = {}
-    for name in ds.spectra:
-        size = ds.points[0].samples[name].shape[-1]
-        cl = exp.clusters(name, size)
-        detected[name] = cl is None
-        if cl is None:
-            pooled = (
-                np.concatenate([p.realisations(name) for p in ds.points if p.n_done])
-                if any(p.n_done for p in ds.points)
-                else np.empty((0, size))
-            )
-            cl = detect_clusters(pooled, params.join) if len(pooled) else []
-        clusters[name] = cl
-
+    exps = tuple(
+        expectation_for(replace(ds.config, model=v.model, train=v.train)) for v in ds.config.variants
+    )
+    vclusters, detected = _clusters(ds, exps, params.join)
     stats: dict[tuple[str, int], list[ClusterStats]] = {}
     universality: dict[tuple[str, int], dict[str, Any] | None] = {}
     for p in ds.points:
         if p.n_done < MIN_REPLICAS:
             continue
+        exp = exps[p.variant]
         for name in ds.spectra:
             rows = []
-            for c in clusters[name]:
+            for c in vclusters[p.variant][name]:
                 v = exp.variance(name, c, p.learning_rate, p.batch_size)
                 shift = exp.shift(name, c, p.learning_rate, p.batch_size)
                 rows.append(cluster_stats(_cluster_rows(p, name, c), c, v, shift, params.alpha))
             stats[(name, p.index)] = rows
             universality[(name, p.index)] = _universality(rows, params.alpha)
 
-    fits = _scaling_fits(ds, clusters, stats)
-    collapse = []
-    for group in equal_temperature_groups([p.temperature for p in ds.points]):
-        members = [ds.points[i] for i in group if ds.points[i].n_done >= MIN_REPLICAS]
-        if len(members) < 2:
-            continue
-        for name in ds.spectra:
-            samples = [m.samples[name][:, -1] for m in members]
-            collapse.append(
-                collapse_test(members[0].temperature, [m.index for m in members], name, samples, params.alpha)
-            )
     analysis = Analysis(
         ds,
         params,
-        exp,
-        clusters,
+        exps,
+        vclusters,
         detected,
         stats,
         universality,
-        fits,
-        collapse,
-        _shift_fits(ds, clusters, stats),
-        _initial(ds, exp),
-        _relaxation(ds, exp, clusters),
+        _scaling_fits(ds, stats),
+        _collapse(ds, params.alpha),
+        _shift_fits(ds, vclusters, stats),
+        _initial(ds, exps[0]),
+        _relaxation(ds, exps, vclusters),
     )
-    analysis.spectral = _spectral(ds, clusters, detected, params.alpha)
-    analysis.initial_edge = _initial_edges(ds, exp, params.alpha)
-    analysis.dyson_series, analysis.dyson = dyson_fits(ds, exp, clusters, detected, MIN_REPLICAS)
+    analysis.spectral = _spectral(ds, vclusters, detected, params.alpha)
+    analysis.initial_edge = _initial_edges(ds, exps[0], params.alpha)
+    first = replace(ds, points=tuple(p for p in ds.points if p.variant == 0))
+    analysis.dyson_series, analysis.dyson = dyson_fits(first, exps[0], vclusters[0], detected, MIN_REPLICAS)
+    for var in ds.config.variants[1:]:  # every variant's points, with its own expectation and clusters
+        mine = replace(ds, points=tuple(p for p in ds.points if p.variant == var.index))
+        analysis.dyson += dyson_fits(mine, exps[var.index], vclusters[var.index], detected, MIN_REPLICAS)[1]
     analysis.verdicts = _verdicts(analysis)
     return analysis
 
 
+def _clusters(
+    ds: Dataset, exps: Sequence[Expectation], join: float
+) -> tuple[VariantClusters, dict[str, bool]]:
+    """The clusters of every spectrum for each variant: the family's, or detected from the data
+    pooled over the variant's points (`detected`: per spectrum, from variant 0's theory)."""
+    out: list[dict[str, list[Cluster]]] = []
+    detected: dict[str, bool] = {}
+    for variant, exp in enumerate(exps):
+        mine = [p for p in ds.points if p.variant == variant]
+        clusters: dict[str, list[Cluster]] = {}
+        for name in ds.spectra:
+            size = ds.points[0].samples[name].shape[-1]
+            cl = exp.clusters(name, size)
+            detected.setdefault(name, cl is None)
+            if cl is None:
+                pooled = [p.realisations(name) for p in mine if p.n_done]
+                cl = detect_clusters(np.concatenate(pooled), join) if pooled else []
+            clusters[name] = cl
+        out.append(clusters)
+    return tuple(out), detected
+
+
+def _collapse(ds: Dataset, alpha: float) -> list[CollapseTest]:
+    """Collapse tests of the points of one variant at equal α/|B| (the stationary law depends on
+    α/|B| only at fixed model parameters, so points of different variants are not compared)."""
+    out = []
+    for variant in range(len(ds.config.variants)):
+        mine = [p for p in ds.points if p.variant == variant]
+        for group in equal_temperature_groups([p.temperature for p in mine]):
+            members = [mine[i] for i in group if mine[i].n_done >= MIN_REPLICAS]
+            if len(members) < 2:
+                continue
+            for name in ds.spectra:
+                samples = [m.samples[name][:, -1] for m in members]
+                out.append(
+                    collapse_test(members[0].temperature, [m.index for m in members], name, samples, alpha)
+                )
+    return out
+
+
 def _scaling_fits(
-    ds: Dataset, clusters: dict[str, list[Cluster]], stats: dict[tuple[str, int], list[ClusterStats]]
+    ds: Dataset, stats: dict[tuple[str, int], list[ClusterStats]]
 ) -> dict[str, list[ProportionalFit]]:
+    """Each observable against √v, pooled over every point (and every scan variant: v is the
+    point's own prediction, and the slope against it is universal, physics.md §1.6)."""
     out: dict[str, list[ProportionalFit]] = {}
     for name in ds.spectra:
         series: dict[str, tuple[list[float], list[float], list[float], float | None]] = {}
@@ -411,40 +476,58 @@ def _scaling_fits(
 
 
 def _shift_fits(
-    ds: Dataset, clusters: dict[str, list[Cluster]], stats: dict[tuple[str, int], list[ClusterStats]]
+    ds: Dataset, vclusters: VariantClusters, stats: dict[tuple[str, int], list[ClusterStats]]
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per cluster: centre shift against T = α/|B| (non-universal), fitted as shift = b·T."""
+    """Per cluster and scan variant: centre shift against T = α/|B| (non-universal: it depends on
+    the model's parameters), fitted as shift = b·T; and each point's shift over its prediction."""
     out: dict[str, list[dict[str, Any]]] = {}
     for name in ds.spectra:
         rows = []
-        for c in clusters[name]:
-            if c.centre is None:
-                continue
-            ts, ys, es, preds = [], [], [], []
-            for p in ds.points:
-                for st in stats.get((name, p.index), []):
-                    if st.cluster == c and "shift" in st.values:
-                        ts.append(p.temperature)
-                        ys.append(st.values["shift"]["value"])
-                        es.append(st.values["shift"]["error"])
-                        pred = st.predicted.get("shift")
-                        preds.append(pred / p.temperature if pred is not None else None)
-            fit = proportional_fit("shift", ts, ys, es, None)
-            known = [b for b in preds if b is not None]
-            rows.append(
-                {
-                    "cluster": c.label,
-                    "temperatures": ts,
-                    "shifts": ys,
-                    "errors": es,
-                    "slope_per_T": fit.slope if fit else None,
-                    "slope_error": fit.slope_error if fit else None,
-                    "chi2_dof": fit.chi2_dof if fit else None,
-                    "predicted_slope_per_T": float(np.mean(known)) if known else None,
-                }
-            )
+        for variant, clusters in enumerate(vclusters):
+            mine = [p for p in ds.points if p.variant == variant]
+            for c in clusters[name]:
+                if c.centre is None:
+                    continue
+                rows.append(_shift_row(name, c, mine, stats, bool(ds.config.scan)))
         out[name] = rows
     return out
+
+
+def _shift_row(
+    name: str,
+    c: Cluster,
+    points: list[PointData],
+    stats: dict[tuple[str, int], list[ClusterStats]],
+    scan: bool,
+) -> dict[str, Any]:
+    ts, ys, es, preds, idx = [], [], [], [], []
+    for p in points:
+        for st in stats.get((name, p.index), []):
+            if st.cluster == c and "shift" in st.values:
+                idx.append(p.index)
+                ts.append(p.temperature)
+                ys.append(st.values["shift"]["value"])
+                es.append(st.values["shift"]["error"])
+                preds.append(st.predicted.get("shift"))
+    fit = proportional_fit("shift", ts, ys, es, None)
+    known = [b / t for b, t in zip(preds, ts, strict=True) if b is not None]
+    row: dict[str, Any] = {
+        "cluster": c.label,
+        "points": idx,
+        "temperatures": ts,
+        "shifts": ys,
+        "errors": es,
+        "slope_per_T": fit.slope if fit else None,
+        "slope_error": fit.slope_error if fit else None,
+        "chi2_dof": fit.chi2_dof if fit else None,
+        "predicted_slope_per_T": float(np.mean(known)) if known else None,
+        #: measured over predicted shift per point (1: as the stationary theory says)
+        "relative_shifts": [y / b if b else None for y, b in zip(ys, preds, strict=True)],
+        "relative_errors": [e / abs(b) if b else None for e, b in zip(es, preds, strict=True)],
+    }
+    if scan and points:
+        row = {"variant": points[0].variant, "parameters": dict(points[0].parameters), **row}
+    return row
 
 
 #: relative tolerance of a pooled slope against its small-T prediction: O(α/|B|) corrections
@@ -472,16 +555,17 @@ def _ratio_status(test: dict[str, Any]) -> str:
 def _expected_observables(a: Analysis, name: str) -> list[str]:
     """Observables with a predicted slope against √v for this spectrum (at any point)."""
     out: list[str] = []
-    for c in a.clusters[name]:
-        if c.centre is None or not any(
-            a.expectation.variance(name, c, p.learning_rate, p.batch_size) is not None
-            for p in a.dataset.points
-        ):
-            continue
-        obs = {1: ["single_std"], 2: ["pair_mean_spacing", "pair_sqrt_pi_sigma"]}.get(
-            c.n, [f"cluster{c.n}_rms"]
-        )
-        out += [o for o in obs if o not in out]
+    for p in a.dataset.points:
+        for c in a.clusters_of(p)[name]:
+            if (
+                c.centre is None
+                or a.expectation_of(p).variance(name, c, p.learning_rate, p.batch_size) is None
+            ):
+                continue
+            obs = {1: ["single_std"], 2: ["pair_mean_spacing", "pair_sqrt_pi_sigma"]}.get(
+                c.n, [f"cluster{c.n}_rms"]
+            )
+            out += [o for o in obs if o not in out]
     return out
 
 
