@@ -52,6 +52,9 @@ class TrainConfig:
     steps: int
     measure_every: int
     check_every: int  # divergence check interval (steps)
+    #: which draw of the data shared by all replicas (streams.shared_data_seed): 0 = the sweep's own;
+    #: scanned with another key, e.g. [0, 1, 2], every point gets a replicate data set
+    data_set: int = 0
 
     @property
     def measure_steps(self) -> tuple[int, ...]:
@@ -109,6 +112,8 @@ class Config:
                 "steps": self.train.steps,
                 "measure_every": self.train.measure_every,
                 "check_every": self.train.check_every,
+                # written only when set: the canonical text (and hash) of every other config is unchanged
+                **({"data_set": self.train.data_set} if self.train.data_set else {}),
             },
         }
         return dump_toml(tables)
@@ -252,8 +257,9 @@ def _parse_train(t: Table) -> TrainConfig:
             f"or {lower + measure_every}, or a divisor of {steps}",
         )
     check_every = t.integer("check_every", min(100, measure_every), minimum=1)
+    data_set = t.integer("data_set", 0, minimum=0)
     t.done()
-    return TrainConfig(steps, measure_every, check_every)
+    return TrainConfig(steps, measure_every, check_every, data_set)
 
 
 def _parse_model_and_train(data: dict[str, Any], source: str) -> tuple[Any, TrainConfig]:
@@ -267,7 +273,7 @@ def _parse_model_and_train(data: dict[str, Any], source: str) -> tuple[Any, Trai
 
 def _recorded_shapes(spec: Any, train: TrainConfig, seed: int) -> dict[str, Any]:
     """The shapes of the arrays a run records per task: spectra sizes, scalars, measurements."""
-    model = build(spec, shared_data_seed(seed))
+    model = build(spec, shared_data_seed(seed, train.data_set))
     return {
         **{f"spectrum {s.name}": s.size for s in model.spectra},
         "scalars": ", ".join(model.scalars),

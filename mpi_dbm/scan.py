@@ -260,7 +260,12 @@ def _lookup(tables: dict[str, dict[str, Any]], key: str) -> Any:
 
 
 def train_table(train: Any) -> dict[str, Any]:
-    return {"steps": train.steps, "measure_every": train.measure_every, "check_every": train.check_every}
+    return {
+        "steps": train.steps,
+        "measure_every": train.measure_every,
+        "check_every": train.check_every,
+        "data_set": train.data_set,
+    }
 
 
 def _shape_change(base: Any, new: Any) -> str:

@@ -31,9 +31,13 @@ def replica_seed(root_seed: int, point_index: int, replica: int) -> np.random.Se
     return np.random.SeedSequence(root_seed, spawn_key=(point_index, replica))
 
 
-def shared_data_seed(root_seed: int) -> np.random.SeedSequence:
-    """SeedSequence for data drawn once per sweep and shared by all replicas."""
-    return np.random.SeedSequence(root_seed, spawn_key=(SHARED_DATA_KEY,))
+def shared_data_seed(root_seed: int, data_set: int = 0) -> np.random.SeedSequence:
+    """SeedSequence for data drawn once per sweep and shared by all replicas.
+
+    `data_set` ([train] data_set) selects another shared draw (a replicate data set, e.g. one per
+    point of a scan); 0, the default, is the sweep's own draw of every earlier version."""
+    key = (SHARED_DATA_KEY,) if data_set == 0 else (SHARED_DATA_KEY, data_set)
+    return np.random.SeedSequence(root_seed, spawn_key=key)
 
 
 def _child(seed: np.random.SeedSequence, stream: int) -> np.random.Generator:

@@ -269,3 +269,25 @@ def test_analysis_pools_the_universal_fit_over_a_noise_scan_and_keeps_shifts_per
     shifts = s["mean_shift"]["singular_values"]
     assert [r["variant"] for r in shifts] == [0, 1, 2] and [r["points"] for r in shifts] == [[0], [1], [2]]
     assert (rep / "report.html").read_text().count("noise_strength") >= 3
+
+
+def test_train_data_set_draws_another_shared_data_set_and_can_be_scanned():
+    """[train] data_set selects a replicate draw of the data all replicas share (0: the sweep's
+    own, written to the canonical text only when set, so no other config's hash moves)."""
+    from mpi_dbm.streams import shared_data_seed
+
+    base = parse(TS)
+    assert base.train.data_set == 0 and "data_set" not in base.to_toml()
+    assert shared_data_seed(842, 0).spawn_key == shared_data_seed(842).spawn_key
+    other = parse(TS.replace("measure_every = 20", "measure_every = 20\ndata_set = 3"))
+    assert "data_set = 3" in other.to_toml() and other.compat_sha256 != base.compat_sha256
+    cfg = parse(
+        TS
+        + '\n[sweep.scan]\ncombine = "zip"\n"model.noise_strength" = [0.05, 0.1]\n"train.data_set" = [0, 1]\n'
+    )
+    built = VariantModels(cfg)
+    assert [v.train.data_set for v in cfg.variants] == [0, 1]
+    # the teacher-student family draws its teacher from the shared data: a new draw per data set
+    assert not np.array_equal(built[0].teacher, built[1].teacher)
+    same = VariantModels(parse(TS))[0]
+    np.testing.assert_array_equal(same.teacher, built[0].teacher)

@@ -60,11 +60,11 @@ class PointRef:
 
     @property
     def label(self) -> str:
-        return f"({self.alpha:g}, {self.bs})"
+        return f"({self.alpha:g}, {self.bs})"  # the checks add the parameters they compare
 
     @property
-    def model(self) -> Any:  # the family's spec (GRBMSpec, LinearSpec, ...)
-        return self.run.config.model
+    def model(self) -> Any:  # the family's spec at this point (GRBMSpec, ...; a scan's own variant)
+        return self.run.config.variants[self.point.variant].model
 
     @property
     def stats(self) -> list[ClusterStats]:

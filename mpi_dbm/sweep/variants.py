@@ -10,7 +10,7 @@ from .grid import WorkUnit
 
 
 class VariantModels:
-    """`models[v]`: the model of variant v (its spec, the sweep's shared data seed), built once."""
+    """`models[v]`: the model of variant v (its spec and its shared data: [train] data_set), built once."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -18,8 +18,9 @@ class VariantModels:
 
     def __getitem__(self, variant: int) -> Model:
         if variant not in self._built:
-            spec = self.config.variants[variant].model
-            self._built[variant] = models.build(spec, shared_data_seed(self.config.sweep.seed))
+            v = self.config.variants[variant]
+            seed = shared_data_seed(self.config.sweep.seed, v.train.data_set)
+            self._built[variant] = models.build(v.model, seed)
         return self._built[variant]
 
     def of(self, unit: WorkUnit) -> Model:

@@ -3,8 +3,9 @@
 The 2×2 student's pair spacing has variance v = αA/((2−α)|B|) (A = ε², the label-noise
 strength), so ⟨S⟩ = √(2π)·√v = √(2π/(2−α))·√(αA/|B|) (physics.md §3.1): prefactor 1.818 at
 α = 0.1 (`theory.ts_spacing_prefactor`). Each sweep shares one data set per |B| between its
-replicas, so a sweep's ⟨S⟩ carries a common offset; the replicate sweeps of the ε scan at
-(0.1, 16) measure that scatter and it is added to the errors of 6c and 6d.
+replicas, so a sweep's ⟨S⟩ carries a common offset; the points at (0.1, 16) with their own data
+sets (ts.toml's, and the ε scan's, whose points each draw one: [train] data_set) measure that
+scatter and it is added to the errors of 6c and 6d.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ def dataset_scatter(ts: ExperimentData) -> float:
     """Relative scatter of ⟨S⟩/√v between sweeps at (0.1, 16) beyond their statistical errors.
 
     Each sweep draws one data set per batch size, shared by all its replicas (physics.md §3.1), so a
-    sweep's ⟨S⟩ carries a common offset that no number of replicas removes; the replicate sweeps of the
-    ε scan measure it. 0 when fewer than 3 sweeps sit at (0.1, 16)."""
+    sweep's ⟨S⟩ carries a common offset that no number of replicas removes; the replicate data sets of
+    the ε scan measure it. 0 when fewer than 3 points (each with its own data set) sit at (0.1, 16)."""
     vals = []
     for p in ts.points:
         if math.isclose(p.alpha, 0.1) and p.bs == 16:
@@ -94,8 +95,9 @@ def check(ex: Experiments) -> Rows:
         _pooled(rows, ts, key, sys_rel)
     rows["6c"].note = (
         "Straight-line fit of ⟨S⟩/√v (and √πσ/√v) against α/|B| over all settings; the errors include the "
-        f"scatter between data sets ({100 * sys_rel:.2g} % relative, measured from the replicate sweeps at "
-        "(0.1, 16)): every sweep draws one data set per |B| that all its replicas share. The positive slope "
+        f"scatter between data sets ({100 * sys_rel:.2g} % relative, measured from the replicate data sets "
+        "at (0.1, 16)): every sweep (every ε point: [train] data_set) draws one data set per |B| that all "
+        "its replicas share. The positive slope "
         "is the multiplicative input noise δW(Ĉ_x − 𝟙) the spec drops as higher order: O(α/|B|)."
     )
     rows["6b"].note = (
