@@ -138,3 +138,22 @@ def test_only_the_report_modules_plot():
 def test_building_blocks_never_import_the_cli():
     graph = internal_graph()
     assert not [m for m, deps in graph.items() if "mpi_dbm.cli" in deps and m != "mpi_dbm.__main__"]
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module `start` loads, directly or through others."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for dep in graph[todo.pop()] - seen:
+            seen.add(dep)
+            todo.append(dep)
+    return seen
+
+
+def test_the_store_loads_neither_the_trainer_nor_the_driver():
+    """The file layer can be tested and changed without the trainer or the driver (issue #13)."""
+    graph = internal_graph()
+    for module in (m for m in graph if m == "mpi_dbm.store" or m.startswith("mpi_dbm.store.")):
+        loaded = reachable(graph, module) & {"mpi_dbm.train", "mpi_dbm.sweep.driver"}
+        assert not loaded, (module, loaded)
