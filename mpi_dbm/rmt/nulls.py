@@ -12,11 +12,14 @@ of the same size:
   E[(λ − c)²] = (n + 1) v per level, v = ⟨(x − c)²⟩/(n + 1).
 * **Wishart null**: λ = c + eig(W Wᵀ/m), W an n×m matrix of iid N(0, s²) entries, ratio q = n/m.
   Marchenko–Pastur (Marchenko & Pastur, Math. USSR-Sb. 1, 457 (1967)) gives per level
-  E[λ] = s² and Var[λ] = q s⁴, so the moments of the data fix q = Var/⟨x⟩²; it is clipped to
-  [Q_MIN, 1] (q > 1 would be the larger Gram matrix; m > n/Q_MIN costs much and the law is then
-  a shifted semicircle anyway). With the clipped q, s² = √(Var/q) and c = ⟨x⟩ − s² keep the
-  mean and variance matched (c = 0 when q needed no clipping). q may also be given (the layer's
-  known shape), then only s² and c are matched.
+  E[λ] = s² and Var[λ] = q s⁴ (exactly, pooled over levels of n×m matrices: E[λ] = s²,
+  Var[λ] = s⁴(n + 1)/m), so a Gram spectrum at the origin has q = Var/⟨x⟩². Moments are not
+  robust (outliers of a low-rank signal inflate Var), so for positive levels (s², q) come from
+  the Cramér–von Mises fit of the Marchenko–Pastur CDF to the pooled levels, with c = 0. Levels
+  that are not a Gram spectrum (some ≤ 0) get a shifted law matched in mean, variance and
+  skewness (Marchenko–Pastur's is √q): q = skewness², s² = √(Var·m/(n + 1)), c = ⟨x⟩ − s². q is
+  clipped to [Q_MIN, 1] (q > 1 would be the larger Gram matrix; below Q_MIN the law is close to a
+  semicircle). q may also be given (the layer's known shape); then only s² and c are matched.
 
 :func:`null_distribution` applies one statistic function (the one the measurement uses, returning
 named values) to K null ensembles of the measured number of rows × levels; :func:`compare` turns
@@ -36,10 +39,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.linalg.lapack import dsterf
 from scipy.stats import t as student_t
 
 from ._base import InsufficientDataError, as_rows
-from .ensembles import goe_eigenvalues, wishart_eigenvalues
 from .fits import fit_marchenko_pastur
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "NullModel",
     "compare",
     "goe_null",
+    "laguerre_eigenvalues",
     "matched_null",
     "null_distribution",
     "wishart_null",
@@ -85,11 +89,29 @@ class NullModel:
         return {"model": self.name, "n": self.n, **dict(self.params)}
 
 
+def _tridiagonal_levels(d: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Sorted eigenvalues of symmetric tridiagonal matrices (diagonals d (rows, n), off-diagonals
+    e (rows, n − 1)) by LAPACK dsterf: O(n²) each instead of the O(n³) of a dense eigvalsh."""
+    out = np.empty_like(d)
+    for r in range(d.shape[0]):
+        w, info = dsterf(d[r], e[r])
+        if info != 0:
+            raise np.linalg.LinAlgError(f"dsterf did not converge (info = {info})")
+        out[r] = w
+    return np.sort(out, axis=1)
+
+
 def goe_null(n: int, rows: int, rng: np.random.Generator, *, centre: float, v: float) -> np.ndarray:
-    """Sorted levels c + eig(H), H n×n GOE (off-diagonal variance v, diagonal 2v); (rows, n)."""
+    """Sorted levels c + eig(H), H n×n GOE (off-diagonal variance v, diagonal 2v); (rows, n).
+
+    Sampled from the β = 1 Hermite tridiagonal model (Dumitriu & Edelman, J. Math. Phys. 43, 5830
+    (2002)), the same eigenvalue law: diagonal N(0, 2v), off-diagonal √v·χ_{n−k}, k = 1 … n − 1.
+    """
     if v <= 0:
         raise ValueError(f"the GOE variance v must be positive, got {v}")
-    return centre + goe_eigenvalues(n, rng, rows, v)
+    d = rng.normal(0.0, math.sqrt(2.0 * v), (rows, n))
+    e = math.sqrt(v) * np.sqrt(rng.chisquare(np.arange(n - 1, 0, -1), (rows, n - 1)))
+    return centre + _tridiagonal_levels(d, e)
 
 
 def wishart_columns(n: int, q: float) -> int:
@@ -97,15 +119,32 @@ def wishart_columns(n: int, q: float) -> int:
     return max(n, round(n / q))
 
 
+def laguerre_eigenvalues(n: int, m: int, rng: np.random.Generator, rows: int) -> np.ndarray:
+    """Sorted eigenvalues of W Wᵀ, W n×m (m ≥ n) with iid N(0, 1) entries, shape (rows, n), from
+    the β = 1 Laguerre bidiagonal model (Dumitriu & Edelman 2002): W Wᵀ has the eigenvalues of
+    B Bᵀ, B lower bidiagonal n×n with a_i = B_ii ~ χ_{m−i} and b_i = B_{i+1,i} ~ χ_{n−1−i}
+    (i = 0 … n − 1); B Bᵀ is tridiagonal with diagonal a_i² + b_{i−1}² and off-diagonal a_i b_i.
+    O(n) random numbers and O(n²) work per matrix, whatever m."""
+    if m < n:
+        raise ValueError(f"the Laguerre model needs m >= n, got n = {n}, m = {m}")
+    i = np.arange(n)
+    a = np.sqrt(rng.chisquare(m - i, (rows, n)))
+    b = np.sqrt(rng.chisquare(n - 1 - i[:-1], (rows, n - 1)))
+    d = a**2
+    d[:, 1:] += b**2
+    return _tridiagonal_levels(d, a[:, :-1] * b)
+
+
 def wishart_null(
     n: int, rows: int, rng: np.random.Generator, *, q: float, scale: float, shift: float = 0.0
 ) -> np.ndarray:
     """Sorted levels shift + eig(W Wᵀ/m), W n×m with iid N(0, scale) entries, m = round(n/q);
-    (rows, n). Marchenko–Pastur with ratio q and scale s² = ``scale``."""
+    (rows, n). Marchenko–Pastur with ratio q and scale s² = ``scale``. Sampled through the
+    Laguerre bidiagonal model (:func:`laguerre_eigenvalues`), so the cost does not grow with m."""
     if not 0 < q <= 1 or scale <= 0:
         raise ValueError(f"need 0 < q <= 1 and scale > 0, got q = {q}, scale = {scale}")
-    # rmt.wishart_eigenvalues(N_h, N_v): eig(W'ᵀW'/N_h) of an N_h×N_v W' = Wᵀ, i.e. W Wᵀ/m
-    return shift + wishart_eigenvalues(wishart_columns(n, q), n, rng, rows, scale)
+    m = wishart_columns(n, q)
+    return shift + laguerre_eigenvalues(n, m, rng, rows) * (scale / m)
 
 
 def _pooled(levels: np.ndarray) -> tuple[int, np.ndarray]:
@@ -124,7 +163,7 @@ def _wishart_params(x: np.ndarray, n: int, q: float | None) -> dict[str, Any]:
     mean, var = float(x.mean()), float(x.var())
     if q is not None:  # the shape is known: scale and shift from mean and variance
         ratio, how = float(np.clip(q, Q_MIN, 1.0)), "given q; s^2, c from mean and variance"
-        s2 = math.sqrt(var / ratio)
+        s2 = math.sqrt(var * wishart_columns(n, ratio) / (n + 1))
         shift = mean - s2
     elif x.min() > 0:  # a Gram spectrum: Marchenko-Pastur CDF fit at the origin
         fit = fit_marchenko_pastur(_quantile_sample(x), errors="none")
@@ -133,7 +172,7 @@ def _wishart_params(x: np.ndarray, n: int, q: float | None) -> dict[str, Any]:
     else:  # not a Gram spectrum: shifted MP matched in mean, variance and skewness sqrt(q)
         skew = float(np.mean((x - mean) ** 3)) / var**1.5
         ratio = float(np.clip(skew**2, Q_MIN, 1.0))
-        s2 = math.sqrt(var / ratio)
+        s2 = math.sqrt(var * wishart_columns(n, ratio) / (n + 1))
         shift, how = mean - s2, "shifted: q = skewness^2, s^2 = sqrt(var/q), c = mean - s^2"
     return {
         "q": ratio,

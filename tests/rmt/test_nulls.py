@@ -144,3 +144,25 @@ def test_shuffled_null_is_compared_by_jackknife_errors():
     level = ALPHA / len(anulls.STATISTICS)
     for stat, r in twin["statistics"].items():
         assert r["shuffled"]["p"] >= level, (stat, r["shuffled"])
+
+
+@pytest.mark.parametrize(("n", "m"), [(12, 12), (20, 50)])
+def test_laguerre_model_has_the_dense_wishart_law(n, m):
+    """The bidiagonal sampler against dense W Wᵀ: two-sample KS on the smallest, middle and
+    largest level and on r̃, each at α/4 (Bonferroni)."""
+    from scipy.stats import ks_2samp
+
+    a = nulls.laguerre_eigenvalues(n, m, gen(20, n), 3000)
+    b = rmt.wishart_eigenvalues(m, n, gen(21, n), 3000) * m  # eig(WᵀW/N_h) of an N_h x N_v W
+    for k in (0, n // 2, n - 1):
+        assert ks_2samp(a[:, k], b[:, k]).pvalue >= ALPHA / 4, k
+    assert ks_2samp(rmt.spacing_ratios(a).ravel(), rmt.spacing_ratios(b).ravel()).pvalue >= ALPHA / 4
+
+
+def test_tridiagonal_goe_null_has_the_dense_goe_law():
+    from scipy.stats import ks_2samp
+
+    a = nulls.goe_null(15, 3000, gen(22), centre=1.0, v=0.3)
+    b = rmt.goe_eigenvalues(15, gen(23), 3000, 0.3) + 1.0
+    for k in (0, 7, 14):
+        assert ks_2samp(a[:, k], b[:, k]).pvalue >= ALPHA / 3, k
