@@ -22,6 +22,7 @@ from .analysis.observables import ClusterStats
 from .analysis.pipeline import Analysis, dyson_beta_status
 from .errors import DependencyError
 from .report_nulls import null_models_html
+from .report_phases import phases_figure, phases_html
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -393,7 +394,7 @@ def make_figures(a: Analysis, outdir: Path) -> list[tuple[str, str, str]]:
             f = maker(a, name, outdir)
             if f:
                 out.append((section, f, f"{name}: {caption}"))
-    return out
+    return out + phases_figure(a, outdir, _plt())  # multilayer phase diagram (report_phases.py)
 
 
 # -- HTML ---------------------------------------------------------------------------
@@ -707,6 +708,7 @@ def write_html(a: Analysis, outdir: Path, figures: list[tuple[str, str, str]]) -
             )
     parts += _spectral_html(a)
     parts += null_models_html(a)  # null models of the spacing statistics (report_nulls.py)
+    parts += phases_html(a)  # multilayer phases table (report_phases.py)
     if a.collapse:
         parts.append("<h2>Collapse at equal α/|B|</h2>")
         parts.append(

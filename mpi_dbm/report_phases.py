@@ -1,16 +1,37 @@
-"""Phase-diagram figure of the multilayer family (arXiv:2509.01349; mpi_dbm.analysis.phases):
-points coloured by their classified phase in the (ε, T = α/|B|) plane, log axes, with the
-release's boundary ε_c = 1/√2 (drawn up to T* ≈ 0.87 as in the authors' notebook) and the measured
-temperature boundary T_c(ε). Matplotlib with the Agg backend, as mpi_dbm.report.
+"""Phase-diagram figure and table of the multilayer family (arXiv:2509.01349; mpi_dbm.analysis.phases,
+mpi_dbm.analysis.phase_diagram): points coloured by their classified phase in the (ε, T = α/|B|)
+plane, log axes, with the release's boundary ε_c = 1/√2 (drawn up to T* ≈ 0.87 as in the authors'
+notebook) and the measured temperature boundary T_c(ε).
+
+It imports no matplotlib: the caller hands in pyplot on the Agg backend (report.py its `_plt()`,
+reproduce/figures.py its own), so report.py can call it without an import cycle.
 """
 
 from __future__ import annotations
 
+import html
+import math
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
-from .analysis.phases import EPS_C, PHASES, T_STAR_RELEASE, PhasePoint, empirical_temperature_boundary
-from .report import _plt
+from .analysis.phase_diagram import PhaseDiagram
+from .analysis.phases import (
+    EPS_C,
+    PHASES,
+    T_STAR_RELEASE,
+    PhasePoint,
+    empirical_temperature_boundary,
+    paper_phase,
+)
+from .analysis.pipeline import Analysis
+
+FIGURE = "phase_diagram.png"
+CAPTION = (
+    "Phase of every (α, ε) point in the (ε, T = α/|B|) plane, classified from the singular-value "
+    "dynamics of W (analysis/phases.py); dashed: the release's ε_c = 1/√2 up to T* ≈ 0.87; "
+    "dash-dotted: the measured T_c(ε) (geometric mean of the last calm and first noisy T)."
+)
 
 #: one colour and marker per phase (PHASES order)
 STYLE: dict[str, tuple[str, str]] = {
@@ -21,11 +42,10 @@ STYLE: dict[str, tuple[str, str]] = {
 }
 
 
-def phase_diagram(points: Sequence[PhasePoint], path: Path, title: str = "") -> Path:
-    """Write the phase diagram of `points` to `path` (PNG) and return the path."""
+def phase_diagram(plt: ModuleType, points: Sequence[PhasePoint], path: Path, title: str = "") -> Path:
+    """Write the phase diagram of `points` to `path` (PNG) with pyplot `plt`; return the path."""
     if not points:
         raise ValueError("no points to draw")
-    plt = _plt()
     fig, ax = plt.subplots(figsize=(7.4, 4.2))
     eps = [p.observables.init_width for p in points]
     temp = [p.observables.temperature for p in points]
@@ -73,3 +93,52 @@ def phase_diagram(points: Sequence[PhasePoint], path: Path, title: str = "") -> 
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def phases_figure(a: Analysis, outdir: Path, plt: ModuleType) -> list[tuple[str, str, str]]:
+    """report.py's hook: [(section, file, caption)] of the phase diagram, [] without phases."""
+    if a.phases is None or not a.phases.points:
+        return []
+    phase_diagram(plt, a.phases.phase_points, outdir / FIGURE, title=a.dataset.config.sweep.name)
+    return [("Phase diagram", FIGURE, CAPTION)]
+
+
+def _f(x: float, digits: int = 3) -> str:
+    return f"{x:.{digits}g}" if math.isfinite(x) else "–"
+
+
+def phases_html(a: Analysis) -> list[str]:
+    """report.py's hook: the phase table (one row per point) and the boundaries, [] without phases."""
+    d: PhaseDiagram | None = a.phases
+    if d is None:
+        return []
+    agree, n = d.agreement()
+    boundary = ", ".join(f"ε = {e:g}: {t:.3g}" for e, t in sorted(d.boundary().items())) or "none"
+    head = ["#", "ε", "T = α/|B|", "phase", "release", "diverged", "change", "s_max 0 → end", "s_t", "⟨r̃⟩"]
+    rows = []
+    for dp in sorted(
+        d.points, key=lambda x: (x.phase.observables.init_width, x.phase.observables.temperature)
+    ):
+        o, sp = dp.phase.observables, dp.phase.spacing
+        cells = [
+            str(dp.index),
+            f"{o.init_width:g}",
+            f"{o.temperature:g}",
+            f"<b>{dp.phase.phase}</b>",
+            paper_phase(o.temperature, o.init_width),
+            _f(o.diverged_fraction, 2),
+            _f(o.change),
+            f"{_f(o.s_max_initial)} → {_f(o.s_max_final)}",
+            _f(o.teacher_scale),
+            "–" if sp is None else f"{sp.mean:.3f} ± {sp.error:.3f}",
+        ]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    skipped = "".join(f"<li>point {i}: {html.escape(w)}</li>" for i, w in sorted(d.skipped.items()))
+    return [
+        "<h2>Phases (arXiv:2509.01349)</h2>",
+        f"<p>{n} points classified, {agree} as the release's diagram (ε_c = 1/√2 below T* ≈ 0.87, "
+        f"noisy above). Measured T_c(ε): {html.escape(boundary)}. Method: see "
+        "<code>summary.json</code> phases.method. ⟨r̃⟩ of the last spectra: GOE 0.531, Poisson 0.386.</p>",
+        "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>" + "".join(rows) + "</table>",
+        *([f"<ul>{skipped}</ul>"] if skipped else []),
+    ]

@@ -29,6 +29,7 @@ from .expect import (
 )
 from .nulls import null_verdict, shuffled_rows, without_shuffled
 from .observables import MIN_REALISATIONS, ClusterStats, cluster_stats
+from .phase_diagram import PhaseDiagram, of_dataset
 from .scaling import CollapseTest, ProportionalFit, collapse_test, equal_temperature_groups, proportional_fit
 from .sde import SdeResult, dyson_fits
 from .spectral import (
@@ -105,6 +106,7 @@ class Analysis:
     #: measurement series of the window ({"note"} without one) and the Dyson SDE fits (sde.py)
     dyson_series: dict[str, Any] = field(default_factory=dict)
     dyson: list[SdeResult] = field(default_factory=list)
+    phases: PhaseDiagram | None = None  # multilayer family only (phase_diagram.py)
 
     @property
     def expectation(self) -> Expectation:
@@ -177,6 +179,7 @@ class Analysis:
                     for r in self.dyson
                 ],
             },
+            **({"phases": self.phases.record()} if self.phases is not None else {}),
             "verdicts": [v.record() for v in self.verdicts],
         }
 
@@ -394,6 +397,8 @@ def analyze(path: str | Path, parameters: AnalysisParameters | None = None) -> A
         mine = replace(ds, points=tuple(p for p in ds.points if p.variant == var.index))
         analysis.dyson += dyson_fits(mine, exps[var.index], vclusters[var.index], detected, MIN_REPLICAS)[1]
     analysis.verdicts = _verdicts(analysis)
+    analysis.phases = of_dataset(ds)  # multilayer: phases per point, summary.json "phases" (issue #15)
+    analysis.verdicts += [Verdict(*v) for v in analysis.phases.verdicts()] if analysis.phases else []
     return analysis
 
 
