@@ -32,6 +32,7 @@ _ALL = (
     Experiment("long", "E3: long stationary GRBM runs, eigenvalue time series (item 10)", "X"),
     Experiment("cluster8", "E9: fully degenerate GRBM cluster, n = 8 (items 7, 9)", "X"),
     Experiment("cluster65", "E9: fully degenerate GRBM cluster, n = 65, semicircle (item 7)", "X"),
+    Experiment("chain_lag", "GRBM n = 8 cluster, sampler x k scan: the persistent chains' lag (item 9)", "X"),
     Experiment(
         "ts", "E4, E5, E6: 2x2 teacher-student alpha, |B| and noise scans (items 4-6, 12)", "singular_values"
     ),

@@ -30,6 +30,7 @@ from typing import Any
 from ..data import Experiments
 from ..rows import Row, Rows
 from . import (
+    chain_lag,
     clusters,
     dyson,
     goe2x2,
@@ -81,6 +82,7 @@ CHECKS: tuple[Check, ...] = (
     Check((7,), _ids(clusters.ROWS), _rows(clusters.check)),
     Check((8,), _ids(initial.ROWS_8), _rows(initial.check_8)),
     Check((9,), _ids(shifts.ROWS), _rows(shifts.check)),
+    Check((9,), _ids(chain_lag.ROWS), _rows(chain_lag.check)),
     Check((10,), _ids(relaxation.ROWS), _relaxation),
     Check((11,), _ids(initial.ROWS_11), _rows(initial.check_11)),
     Check((13,), _ids(linear_net.ROWS), _rows(linear_net.check)),
