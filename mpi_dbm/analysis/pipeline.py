@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__, rmt
+from ..jsonable import jsonable
 from .data import Dataset, PointData, load
 from .expect import (
     UNIVERSAL_SLOPES,
@@ -874,21 +875,7 @@ def _spectral_verdicts(a: Analysis) -> list[Verdict]:
     return out + _dyson_verdicts(a)
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    return x
-
-
 def write_summary(analysis: Analysis, outdir: Path) -> Path:
     path = outdir / "summary.json"
-    path.write_text(json.dumps(_jsonable(analysis.summary()), indent=1, allow_nan=False))
+    path.write_text(json.dumps(jsonable(analysis.summary()), indent=1, allow_nan=False))
     return path

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..jsonable import jsonable
 from .rows import ALPHA, FAIL, INCONCLUSIVE, N_SIGMA, NOT_RUN, PASS, Row
 
 if TYPE_CHECKING:
@@ -21,21 +21,6 @@ RULE = (
     "measurement, and is inconclusive when the error is larger than the effect the check must resolve; "
     f"p-values are tested at α = {ALPHA:g}. A row passes when all its parts pass."
 )
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if hasattr(x, "item") and not isinstance(x, str):
-        try:
-            return _jsonable(x.item())
-        except (ValueError, AttributeError):
-            pass
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def summary(rep: Reproduction) -> dict[str, Any]:
@@ -66,7 +51,7 @@ def summary(rep: Reproduction) -> dict[str, Any]:
 def write_json(rep: Reproduction) -> Path:
     path = rep.outdir / "reproduction.json"
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(_jsonable(summary(rep)), indent=1, allow_nan=False, ensure_ascii=False))
+    tmp.write_text(json.dumps(jsonable(summary(rep)), indent=1, allow_nan=False, ensure_ascii=False))
     tmp.replace(path)
     return path
 
