@@ -142,3 +142,12 @@ def phases_html(a: Analysis) -> list[str]:
         "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>" + "".join(rows) + "</table>",
         *([f"<ul>{skipped}</ul>"] if skipped else []),
     ]
+
+
+def reproduction_figure(d: PhaseDiagram | None, outdir: Path, plt: ModuleType) -> tuple[str, str, str] | None:
+    """reproduce/figures.py's hook: (file, title, caption) of item 15's phase diagram, None if not run."""
+    if d is None or not d.points:
+        return None
+    name = "repro_phases.png"
+    phase_diagram(plt, d.phase_points, outdir / name, title="multilayer net (arXiv:2509.01349)")
+    return (name, "Multilayer SGD phase diagram (item 15)", CAPTION + " Rows 15a-15c.")

@@ -53,9 +53,10 @@ What is inferred here (not read in the paper), with the reason:
   s_max within ~15 % of its start, so growth beyond both can only come from the minibatch noise
   (this also catches the onset of the noise-driven growth of a large initial spectrum,
   s_max,0 ≫ s_t); otherwise *jammed* if D < FROZEN_CHANGE; otherwise *ordered*. The thresholds
-  were set on the quick recipes (multilayer-eps*.toml), whose low-T columns separate at D ≥ 0.15
-  (ε ≤ 1/2) against D ≤ 0.07 (ε ≥ 1): the measured ordered/jammed split falls on the release's
-  ε_c = 1/√2. *diverged* (the authors' loss threshold, or non-finite weights) when more than half
+  were set on the quick recipes (then twelve single-ε files, now the one scan
+  recipes/quick/multilayer.toml), whose low-T columns separate at D ≥ 0.15 (ε ≤ 1/2) against
+  D ≤ 0.07 (ε ≥ 1): the measured ordered/jammed split falls on the release's ε_c = 1/√2.
+  *diverged* (the authors' loss threshold, or non-finite weights) when more than half
   the replicas diverged. With tanh and
   Z ~ N(0, 1/K) the loss is bounded (|ŷ − y| ≤ 2Σ|Z_k|), so the authors' threshold 100 is
   essentially never reached; the divergent dynamics shows as unbounded growth (noisy).

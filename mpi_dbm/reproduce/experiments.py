@@ -38,6 +38,11 @@ _ALL = (
     ),
     Experiment("linear_one", "E10: linear one-hidden-layer net, one species (item 13)", "W1tW1"),
     Experiment("linear_two", "E10: linear one-hidden-layer net, two species (item 13)", "W1tW1"),
+    Experiment(
+        "multilayer",
+        "E11: multilayer tanh net, SGD phase diagram in (T = alpha/|B|, eps) (arXiv:2509.01349, item 15)",
+        "singular_values",
+    ),
 )
 
 #: experiment name -> its definition, in the order of the table

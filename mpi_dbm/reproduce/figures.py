@@ -15,7 +15,9 @@ import numpy as np
 
 from .. import rmt, theory
 from ..analysis.observables import ClusterStats
+from ..report_phases import reproduction_figure
 from ..rmt.calibration import semicircle_fit_factor
+from .checks.multilayer import diagram_of
 from .data import ExperimentData, PointRef, centre_of, kappa_of, paper_grid, same_cluster
 from .figure_data import is_alpha_scan, scaling_sets, series
 
@@ -493,6 +495,7 @@ def make_figures(rep: Reproduction, outdir: Path) -> list[Figure]:
         fig_initial,
         fig_collapse,
         fig_relaxation,
+        lambda r, o: reproduction_figure(diagram_of(r.experiments), o, _plt()),  # item 15 (report_phases.py)
     ):
         f = maker(rep, outdir)
         if f is not None:

@@ -1,6 +1,8 @@
 """The multilayer phase diagram wired into `analyze` and the report (issue #15): a tiny scan of
 `model.init_width` -> summary.json "phases" per point with its ε and T, an info verdict, the
-phase-diagram figure and table in report.html; other families have no "phases"."""
+phase-diagram figure and table in report.html; other families have no "phases". The reproduction's
+item 15 (reproduce/checks/multilayer.py) on synthetic diagrams: the release's own diagram passes,
+shifted boundaries fail, interleaved phases are inconclusive."""
 
 from __future__ import annotations
 
@@ -8,12 +10,16 @@ import json
 import math
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import run_cli
 
 from mpi_dbm.analysis import analyze
-from mpi_dbm.analysis.phases import PHASES
+from mpi_dbm.analysis.phase_diagram import DiagramPoint, PhaseDiagram
+from mpi_dbm.analysis.phases import PHASES, PhasePoint, PointObservables, SpacingStats, paper_phase
+from mpi_dbm.reproduce.checks import multilayer
+from mpi_dbm.reproduce.rows import FAIL, INCONCLUSIVE, NOT_RUN, PASS
 
 SCAN = """
 [sweep]
@@ -88,3 +94,65 @@ def test_other_families_have_no_phases(tmp_path: Path) -> None:
     assert run_cli("run", str(cfg), "-o", str(out)).returncode == 0
     a = analyze(out)
     assert a.phases is None and "phases" not in a.summary()
+
+
+# -- the reproduction's item 15 on synthetic diagrams ---------------------------------------------
+GRID = [0.125 * 2**k for k in range(12)]  # the paper's α and ε values
+
+
+def _point(t: float, eps: float, phase: str, r: float = 0.53) -> PhasePoint:
+    obs = PointObservables(
+        learning_rate=4 * t, batch_size=4, init_width=eps, temperature=t, n_replicas=8,
+        diverged_fraction=0.0, change=0.5, s_max_initial=1.0, s_max_final=1.0, teacher_scale=1.7,
+        growth=1.0, fluctuation=0.01, loss_initial=0.1, loss_final=0.01,
+    )  # fmt: skip
+    return PhasePoint(obs, phase, SpacingStats(r, 0.01, 8, 0.5307, 0.386, 0.5359))
+
+
+def _diagram(override: dict[tuple[float, float], str] | None = None) -> PhaseDiagram:
+    """The release's diagram on the paper's grid (T = α/4), with some points changed."""
+    points = []
+    for i, (eps, alpha) in enumerate((e, a) for e in GRID for a in GRID):
+        t = alpha / 4
+        phase = (override or {}).get((t, eps), paper_phase(t, eps))
+        points.append(DiagramPoint(i, _point(t, eps, phase)))
+    return PhaseDiagram(points)
+
+
+def _experiments(d: PhaseDiagram) -> dict[str, object]:
+    run = SimpleNamespace(analysis=SimpleNamespace(phases=d))
+    return {"multilayer": SimpleNamespace(runs=[run])}
+
+
+def test_item_15_passes_on_the_release_diagram() -> None:
+    rows = multilayer.check(_experiments(_diagram()))  # type: ignore[arg-type]
+    assert list(rows) == ["15a", "15b", "15c", "15d"]
+    assert rows["15a"].status == PASS and len(rows["15a"].parts) == 5  # the T < T* rows
+    assert all(math.isclose(p.value, math.sqrt(0.5)) for p in rows["15a"].parts)
+    assert rows["15b"].status == PASS and len(rows["15b"].parts) == 12
+    assert all(math.isclose(p.value, math.sqrt(0.5 * 1.0)) for p in rows["15b"].parts)  # T* between
+    assert rows["15c"].status == rows["15d"].status == "info"
+    assert rows["15c"].parts[-1].value == 1.0 and "144/144" in rows["15c"].note
+    assert [p.label.split()[0] for p in rows["15d"].parts] == ["ordered", "jammed", "noisy"]
+    record = rows["15c"].record()  # the json/html writers' view of an info row
+    assert record["status"] == "info" and all(p["status"] == "info" for p in record["parts"])
+
+
+def test_item_15_fails_where_the_diagram_differs() -> None:
+    shifted = {(0.125, 1.0): "ordered", (0.125, 2.0): "ordered"}  # the split one cell too wide
+    rows = multilayer.check(_experiments(_diagram(shifted)))  # type: ignore[arg-type]
+    bad = [p for p in rows["15a"].parts if p.status == FAIL]
+    assert rows["15a"].status == FAIL and [p.label for p in bad] == ["T = 0.125"]
+    assert math.isclose(bad[0].value, math.sqrt(2 * 4))
+    interleaved = {(0.0625, 0.25): "jammed"}  # jammed below an ordered ε: no split to place
+    assert multilayer.check(_experiments(_diagram(interleaved)))["15a"].status == INCONCLUSIVE  # type: ignore[arg-type]
+    calm = {(a / 4, 4.0): "jammed" for a in GRID}  # a column that never turns noisy
+    rows = multilayer.check(_experiments(_diagram(calm)))  # type: ignore[arg-type]
+    assert rows["15b"].status == FAIL and rows["15b"].worst.label == "ε = 4: T_c"
+    hot = {(a / 4, 8.0): "noisy" for a in GRID}  # noisy from the lowest T
+    assert multilayer.check(_experiments(_diagram(hot)))["15b"].status == FAIL  # type: ignore[arg-type]
+
+
+def test_item_15_not_run_without_the_experiment() -> None:
+    rows = multilayer.check({})
+    assert all(r.status == NOT_RUN and "multilayer" in r.missing for r in rows.values())

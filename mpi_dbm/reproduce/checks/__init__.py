@@ -38,6 +38,7 @@ from . import (
     level_widths,
     linear_net,
     linear_scaling,
+    multilayer,
     relaxation,
     shifts,
     surmise,
@@ -87,6 +88,7 @@ CHECKS: tuple[Check, ...] = (
     Check((11,), _ids(initial.ROWS_11), _rows(initial.check_11)),
     Check((13,), _ids(linear_net.ROWS), _rows(linear_net.check)),
     Check((14,), _ids(dyson.ROWS), _rows(dyson.check)),
+    Check((15,), _ids(multilayer.ROWS), _rows(multilayer.check)),
 )
 
 
