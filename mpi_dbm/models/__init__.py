@@ -2,10 +2,11 @@
 
 A family is one registry entry (`Family`): a `parse(model_table, target_table) -> spec` function
 and a model class built as `cls(spec, shared_seed)` (models/base.py), plus, optionally, what the
-analysis expects of its spectra (`expectation`: a class built as `cls(config)`, see
-analysis/expect.py; None: the analysis reports measured statistics and RMT comparisons without
-theory verdicts). The spec is a frozen dataclass with a `kind` field and `to_tables()` (its
-canonical [model]/[target] tables, which the config hash covers).
+analysis expects of its spectra (`expectation`: a class built as `cls(config)`, a subclass of
+mpi_dbm/expectation.py's `Expectation`; None: the analysis reports measured statistics and RMT
+comparisons without theory verdicts), and whether `run` may train it (`trainable`). The spec is
+a frozen dataclass with a `kind` field and `to_tables()` (its canonical [model]/[target] tables,
+which the config hash covers).
 
 The built-in families are registered below; families of other packages are found through the
 entry-point group `mpi_dbm.models` (an entry point `NAME = "package.module:FAMILY"` naming a
@@ -28,6 +29,9 @@ from ..tables import Table
 from . import grbm, linear, multilayer, teacher_student
 from . import imported as imported_family
 from .base import Measurement, Model, SpectrumInfo
+from .grbm_expect import GRBMExpectation
+from .linear_expect import LinearExpectation
+from .teacher_student_expect import TeacherStudentExpectation
 
 #: the entry-point group external packages register their families under
 ENTRY_POINT_GROUP = "mpi_dbm.models"
@@ -39,27 +43,40 @@ class Family:
 
     parse: Callable[[Table, Table], Any]
     model: Callable[[Any, np.random.SeedSequence], Model]
-    #: what the analysis expects (an analysis.expect.Expectation subclass), None: no prediction
+    #: what the analysis expects (an mpi_dbm.expectation.Expectation subclass), None: no prediction
     expectation: Callable[[Any], Any] | None = None
     description: str = ""
+    #: False: the family only describes files made elsewhere (`mpi-dbm import`); `run` refuses it
+    trainable: bool = True
 
 
 BUILTIN: dict[str, Family] = {
-    "grbm": Family(grbm.parse, grbm.GRBM, description="Gaussian RBM (physics.md §2)"),
+    "grbm": Family(
+        grbm.parse, grbm.GRBM, expectation=GRBMExpectation, description="Gaussian RBM (physics.md §2)"
+    ),
     "teacher_student": Family(
         teacher_student.parse,
         teacher_student.TeacherStudent,
+        expectation=TeacherStudentExpectation,
         description="N×N teacher–student (physics.md §3.1)",
     ),
     "linear": Family(
-        linear.parse, linear.LinearNet, description="linear one-hidden-layer net (physics.md §3.2)"
+        linear.parse,
+        linear.LinearNet,
+        expectation=LinearExpectation,
+        description="linear one-hidden-layer net (physics.md §3.2)",
     ),
     "multilayer": Family(
         multilayer.parse,
         multilayer.Multilayer,
         description="non-linear multilayer teacher–student (arXiv:2509.01349)",
     ),
-    "imported": Family(imported_family.parse, imported_family.Imported, description="from mpi-dbm import"),
+    "imported": Family(
+        imported_family.parse,
+        imported_family.Imported,
+        description="from mpi-dbm import",
+        trainable=False,  # spectra made elsewhere: nothing to train
+    ),
 }
 
 

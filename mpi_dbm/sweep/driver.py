@@ -27,6 +27,7 @@ import numpy as np
 from ..config import Config
 from ..errors import ConfigError, ResultsFileError, WriteError
 from ..lockfile import ResultsLock
+from ..models import family
 from ..store import Preflight, SerialWriter, open_writer, preflight, resolve_io, space_error
 from ..streams import ReplicaStreams
 from ..threads import limit_blas_threads
@@ -148,13 +149,15 @@ def run_sweep(
     chunk: Chunk | None = None,
     time_limit: float | None = None,
     break_lock: bool = False,
+    source: str = "config",
 ) -> RunSummary:
     """Run (or complete, with `resume`) the sweep of `config` into `path`, on all ranks of `comm`.
 
     `chunk` restricts the run to a cost-balanced share of the units (the file keeps the
     full layout; `mpi-dbm merge` joins chunk files). `time_limit` (seconds) and the
     signals of `stop.STOP_SIGNALS` stop the run cleanly: finished units are kept,
-    unfinished ones stay pending, and `RunSummary.stopped` says why.
+    unfinished ones stay pending, and `RunSummary.stopped` says why. `source` names the config
+    in messages (its file).
     """
     limit_blas_threads()  # one BLAS thread per rank (MPI_DBM_BLAS_THREADS overrides; threads.py)
     comm = comm or _world()
@@ -169,6 +172,8 @@ def run_sweep(
     def check_path() -> Preflight:
         """Rank 0 only; never raises, so the other ranks are never left waiting in the bcast."""
         try:
+            if (refused := untrainable(config, source)) is not None:  # before any file or lock
+                return Preflight(refused, False, None)
             pre = preflight(path, config, force=force, resume=resume)
             if pre.error is None and pre.done is None:  # a new file: is there room for it?
                 model = VariantModels(config)[0]  # every variant records arrays of the same shapes
@@ -314,6 +319,17 @@ def run_sweep(
 
 
 FAULT_VARIABLE = "MPI_DBM_INJECT_FAULT"
+
+
+def untrainable(config: Config, source: str = "config") -> str | None:
+    """Why `config` cannot be run (its family only describes spectra made elsewhere), else None."""
+    kind = config.model.kind
+    if family(kind).trainable:
+        return None
+    return (
+        f"{source}: [model] kind = {kind!r} holds imported spectra: an imported family cannot be trained "
+        "(mpi-dbm import makes such files; analyze them with mpi-dbm analyze)"
+    )
 
 
 def _injected_fault(rank: int) -> int | None:
