@@ -23,6 +23,7 @@ from typing import Any
 from . import models
 from .config import Config
 from .errors import ConfigError
+from .launcher_env import local_size
 from .streams import ReplicaStreams, replica_seed, shared_data_seed
 from .train import train_stack
 
@@ -42,13 +43,6 @@ FALLBACK_BUILD_FACTOR = 3
 TASK_FILE_BYTES = 40
 #: environment variable giving the memory this job may use (bytes; K, M, G, T suffixes)
 MEMORY_VARIABLE = "MPI_DBM_MEMORY"
-#: environment variables in which MPI launchers give the number of ranks on this node
-LOCAL_SIZE_VARIABLES = (
-    "OMPI_COMM_WORLD_LOCAL_SIZE",
-    "MPI_LOCALNRANKS",
-    "PMI_LOCAL_SIZE",
-    "SLURM_NTASKS_PER_NODE",
-)
 
 
 @dataclass(frozen=True)
@@ -207,15 +201,6 @@ def machine_memory() -> tuple[int, str]:
     return total, source
 
 
-def ranks_on_node() -> int:
-    """Ranks sharing this node's memory, as the MPI launcher tells (1 outside MPI or when unknown)."""
-    for var in LOCAL_SIZE_VARIABLES:
-        value = os.environ.get(var, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return 1
-
-
 def check_resources(
     config: Config, *, force: bool = False, ranks: int | None = None, source: str = "config"
 ) -> list[str]:
@@ -223,7 +208,7 @@ def check_resources(
     with `force`, say so in a warning instead. Returns the warnings (also: a slow step)."""
     fp = footprint(config)
     total, origin = machine_memory()
-    n = ranks if ranks is not None else ranks_on_node()
+    n = ranks if ranks is not None else local_size()
     share = total / n
     warnings = []
     if fp.memory_bytes > share:
