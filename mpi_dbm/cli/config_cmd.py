@@ -61,7 +61,7 @@ def config_check(config_file: str, ranks: int, no_timing: bool, canonical: bool,
     )
     if cfg.scan is not None:
         lists = "; ".join(
-            f"{k} in {sorted(set(v), key=str)}" for k, v in zip(cfg.scan.keys, cfg.scan.values, strict=True)
+            f"{k} in {list(dict.fromkeys(v))}" for k, v in zip(cfg.scan.keys, cfg.scan.values, strict=True)
         )
         click.echo(f"  scan ({cfg.scan.combine}): {len(cfg.variants)} parameter sets; {lists}")
     n_meas = cfg.train.steps // cfg.train.measure_every + 1
