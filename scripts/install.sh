@@ -68,7 +68,7 @@ say "installing wheels (numpy, scipy, click, mpi4py, matplotlib, test tools)"
 pip_ install --no-cache-dir --only-binary=mpi4py,numpy,scipy \
     'numpy>=1.26' 'scipy>=1.11' 'click>=8.1' 'mpi4py>=4.0.1' 'matplotlib>=3.8' \
     'Cython>=3,<4' pkgconfig 'setuptools>=77' packaging wheel \
-    'pytest>=8' 'hypothesis>=6' \
+    'pytest>=8' 'hypothesis>=6' 'xarray>=2024.1' 'h5netcdf>=1.3' \
     'ruff==0.17.6' 'mypy==2.4.1' 'scipy-stubs==1.17.1.5'  # checkers pinned: same verdicts everywhere
 
 # 3. h5py from source against the parallel HDF5 (never a cached serial build).

@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from ..errors import ResultsFileError
+from .netcdf import write_labelled
 from .pipeline import Analysis, write_summary
 
 #: what a report directory holds (besides PNG figures): --force replaces only such a directory
@@ -136,6 +137,7 @@ def write_tables(a: Analysis, outdir: Path) -> Path:
                 [math.nan if x.predicted_slope is None else x.predicted_slope for x in fits], dtype=float
             )
         _spectral_tables(a, f)
+        write_labelled(a, f)  # the root: per-point statistics with named dimensions (netcdf.py)
     tmp.replace(path)
     return path
 

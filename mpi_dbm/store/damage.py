@@ -17,6 +17,7 @@ from ..sweep.grid import point_table, task_table
 from .checksums import _TABLE_FIELDS, _TASK_FIELD_DTYPES, task_checksums
 from .hdf5 import _ranges, _reading
 from .layout import DIVERGED, DONE, PENDING
+from .scales import coordinates, level_dimensions
 
 if TYPE_CHECKING:  # the reader calls these checks: a run-time import would be a cycle
     from .reader import Results
@@ -114,9 +115,10 @@ def find_damage(res: Results, block: int) -> Damage:
 
 
 def _expected(
-    config: Config, spectra: list[str], scalars: list[str]
+    config: Config, spectra: list[str], scalars: list[str], coords: list[str]
 ) -> dict[str, tuple[tuple[int, ...] | None, str]]:
-    """Every dataset of the layout: its shape (None for a spectrum, whose size is its own) and dtype."""
+    """Every dataset of the layout: its shape (None for a spectrum, whose size is its own, and for
+    the coordinates, checked against their values in `_table_problems`) and dtype."""
     n, n_meas = config.n_tasks, len(config.train.measure_steps)
     return {
         **{f"tasks/{k}": ((n,), v) for k, v in _TASK_FIELD_DTYPES.items()},
@@ -125,6 +127,7 @@ def _expected(
         **{f"points/{k}": (c.shape, c.dtype.str) for k, c in point_table(config).items()},
         **{name: (None, "<f8") for name in spectra},
         **{name: ((n, n_meas), "<f8") for name in scalars},
+        **{name: (None, "<i8") for name in coords},
     }
 
 
@@ -132,7 +135,7 @@ def _layout_problems(res: Results, config: Config, spectra: list[str], scalars: 
     """Missing datasets, and datasets of another shape or dtype than the layout's."""
     problems: list[str] = []
     n, n_meas = config.n_tasks, len(config.train.measure_steps)
-    for name, (shape, dtype) in _expected(config, spectra, scalars).items():
+    for name, (shape, dtype) in _expected(config, spectra, scalars, _coordinate_names(res)).items():
         with _reading(res.path, f"/{name}"):
             if name not in res.file:
                 problems.append(f"/{name} is missing")
@@ -142,6 +145,8 @@ def _layout_problems(res: Results, config: Config, spectra: list[str], scalars: 
                 problems.append(f"/{name} is not a dataset")
                 continue
             got_shape, got_dtype = ds.shape, ds.dtype
+        if shape is None and not name.startswith("spectra/"):  # a coordinate
+            shape = got_shape if len(got_shape) == 1 else (-1,)
         if shape is None:  # a spectrum: (n_tasks, n_measure, size)
             shape = (n, n_meas, got_shape[-1] if len(got_shape) == 3 else -1)
         if got_dtype != np.dtype(dtype) or got_shape != shape:
@@ -151,9 +156,37 @@ def _layout_problems(res: Results, config: Config, spectra: list[str], scalars: 
     return problems
 
 
+def _coordinate_names(res: Results) -> list[str]:
+    """The root coordinates (dimension scales) the file must have: none if it has none (written
+    before mpi-dbm recorded dimension scales), else every one the layout defines."""
+    with _reading(res.path, "the root group"):
+        names = set(res.file)
+    if not names & {"task", "measurement", "point"}:
+        return []
+    sizes = _spectrum_sizes(res)
+    return ["task", "measurement", "point", *sorted(set(level_dimensions(sizes).values()))]
+
+
+def _spectrum_sizes(res: Results) -> dict[str, int]:
+    """Spectrum name -> its number of levels (-1 for a dataset that is not 3-D)."""
+    sizes = {}
+    for name in res.spectrum_names():
+        with _reading(res.path, f"/spectra/{name}"):
+            shape = res.file[f"spectra/{name}"].shape
+        sizes[name] = int(shape[-1]) if len(shape) == 3 else -1
+    return sizes
+
+
 def _table_problems(res: Results, config: Config) -> list[str]:
-    """The constant columns (/measure/step, /points, the task table) against the config."""
+    """The constant columns (/measure/step, /points, the task table, the coordinates) against the config."""
     problems: list[str] = []
+    if _coordinate_names(res):
+        expected = coordinates(config, _spectrum_sizes(res))
+        wrong_coords = [k for k, c in expected.items() if not np.array_equal(res._read(k), c)]
+        if wrong_coords:
+            problems.append(
+                f"the coordinates {', '.join('/' + k for k in wrong_coords)} differ from the layout"
+            )
     if not np.array_equal(res.measure_steps(), np.array(config.train.measure_steps)):
         problems.append("/measure/step differs from the stored config")
     if not all(np.array_equal(res._read(f"points/{k}"), c) for k, c in point_table(config).items()):

@@ -17,6 +17,7 @@ from .. import __version__
 from ..config import Config
 from ..models.base import DIVERGENCE_REASONS, Model
 from ..sweep.grid import point_table, task_table
+from . import scales
 from .hdf5 import _attr
 
 LAYOUT_VERSION = 2
@@ -101,6 +102,9 @@ def _create_layout(
     for name in model.scalars:
         scalars.create_dataset(name, shape=(n_tasks, n_meas), dtype="f8", fillvalue=np.nan, **opts())
     _create_checksums(tasks, n_tasks)
+    scales.describe(f)
+    if scales.DIMENSION_SCALES:
+        scales.create_scales(f, config, model, opts)  # last: no dataset above moves
 
 
 def _create_checksums(tasks: h5py.Group, n_tasks: int) -> None:
@@ -122,3 +126,4 @@ def _write_tables(f: h5py.File, config: Config) -> None:
     for name, column in point_table(config).items():
         f["points"][name][...] = column
     f["measure/step"][...] = np.array(config.train.measure_steps, dtype=np.int64)
+    scales.write_coordinates(f, config)

@@ -16,6 +16,7 @@ from ..errors import ResultsFileError
 from .damage import Damage, find_damage
 from .hdf5 import _READ_ERRORS, _plain, _reading
 from .layout import LAYOUT_VERSION
+from .scales import UNREAD_ATTRIBUTES
 
 
 class Results:
@@ -105,12 +106,15 @@ class Results:
             raise ResultsFileError(found.message(self.path))
 
     def _read_all_metadata(self) -> None:
-        """Read every object header and attribute once: HDF5 checks their checksums."""
+        """Read every object header and attribute once: HDF5 checks their checksums. The
+        dimension scales' DIMENSION_LIST (variable-length, in the unchecksummed global heap) is
+        never read (scales.py)."""
 
         def visit(name: str, obj: Any) -> None:
             with _reading(self.path, f"/{name}"):
-                for value in obj.attrs.values():
-                    _plain(value)
+                for key in obj.attrs:
+                    if key not in UNREAD_ATTRIBUTES:
+                        _plain(obj.attrs[key])
 
         _ = self.attrs
         with _reading(self.path, "the file's groups"):
