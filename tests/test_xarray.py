@@ -70,17 +70,19 @@ def with_scales(cfg_path: Path, source: Path, out: Path, monkeypatch) -> Path:
     return out
 
 
-def test_default_results_file_describes_every_dataset_and_has_no_global_heap(run):
+def test_a_run_writes_descriptions_and_dimension_scales_that_xarray_names(run):
+    """`mpi-dbm run` itself (under mpiexec, parallel HDF5) writes the coordinates: xarray opens the
+    spectra with named dimensions and no phony_dims."""
     _, path = run
     with h5py.File(path, "r") as f:
         assert f["measure/step"].attrs["units"] == b"SGD steps"
         assert b"learning rate" in f["tasks/learning_rate"].attrs["description"]
         assert b"model.noise_strength" in f["points/model.noise_strength"].attrs["description"]
         assert "loss" in f["scalars"] and b"loss" in f["scalars/loss"].attrs["description"]
-        assert "task" not in f  # dimension scales are off by default (scales.DIMENSION_SCALES)
-    assert b"GCOL" not in path.read_bytes()
-    spectra = xr.open_dataset(path, engine="h5netcdf", group="spectra", phony_dims="sort")
+        assert scales.DIMENSION_SCALES and "task" in f
+    spectra = xr.open_dataset(path, engine="h5netcdf", group="spectra")
     assert set(spectra.data_vars) == {"WtW", "singular_values"}
+    assert spectra["WtW"].dims == ("task", "measurement", "level")
 
 
 def test_results_file_with_dimension_scales_opens_with_named_dimensions(run, tmp_path, monkeypatch):

@@ -6,8 +6,8 @@ group; a scale in /measure would not be seen from /spectra): `task` (0..n_tasks-
 `measurement` (the training step of each measurement, = /measure/step), `point`
 (0..n_points-1) and `level` (0..size-1; one `level_<spectrum>` per spectrum instead when the
 spectra differ in size). Every dataset of /tasks, /points, /measure, /spectra and /scalars
-has them attached (`DIMENSION_LIST`). Only with `DIMENSION_SCALES` on (off: see there); every
-dataset carries a `description`, and `units` where it has one (CF: none for a number), always.
+has them attached (`DIMENSION_LIST`); every dataset carries a `description`, and `units` where
+it has one (CF: none for a number).
 
 `DIMENSION_LIST` is HDF5's one variable-length attribute (object references in the global
 heap, which has no checksum); mpi-dbm never reads it (`Results.damage` skips it), so a damaged
@@ -27,12 +27,12 @@ from ..config import Config
 from ..models.base import Model
 from .hdf5 import _attr
 
-#: Whether new results files get dimension scales. Off: attaching a scale writes DIMENSION_LIST,
-#: a variable-length attribute, hence a global heap, which has no checksum; layout 2 has none
-#: by design (a damaged heap can make HDF5 1.10.8 loop forever; tests/test_damaged_files.py
-#: asserts there is no "GCOL" in a results file). With it on, mpi-dbm itself still never reads
-#: the heap (UNREAD_ATTRIBUTES) and `damage` checks the coordinates; other readers (xarray) would.
-DIMENSION_SCALES = False
+#: Whether new results files get dimension scales (on). Attaching a scale writes DIMENSION_LIST,
+#: a variable-length attribute, hence a global heap, which has no checksum (a damaged heap can
+#: make HDF5 1.10.8 loop forever when it is read). mpi-dbm never reads it (UNREAD_ATTRIBUTES;
+#: every attribute it reads is fixed-size, tests/test_damaged_files.py checks both and fuzzes
+#: damage anywhere in such a file) and `damage` checks the coordinates; xarray does read it.
+DIMENSION_SCALES = True
 
 #: attributes never read by mpi-dbm (variable-length data in the global heap)
 UNREAD_ATTRIBUTES = frozenset({"DIMENSION_LIST"})
