@@ -242,43 +242,54 @@ def check_resources(
 
 
 def estimate(config: Config, budget_seconds: float = 1.0) -> CostEstimate:
-    """Time a short run of one unit per distinct (scan variant, batch size); extrapolate to the sweep.
+    """Time short runs of one unit per cost group; extrapolate to the sweep.
 
-    Total = Σ_points replicas · steps / (measured replica-steps per second at that point's variant
-    and |B|). A combination whose short run would itself take far longer than the budget (a big
-    model) is not timed: its rate is the flop count at FLOP_RATE.
+    A cost group is a batch size together with the model's flop count at it (`flops_per_step`; a
+    family without one: each scan variant is its own group), so the variants of a scan that only
+    change values (an initial width, a noise strength) are timed once. Each group runs n and 2n
+    steps with a measurement at the start and the end of each: the difference is the time of n
+    steps, the rest the start-up and measurements, counted once per measurement. Total =
+    Σ_points units · (steps · step time + measurements · measurement time). A group whose short run
+    would itself take far longer than the budget (a big model) is not timed: its step time is the
+    flop count at FLOP_RATE.
     """
     from .sweep.grid import work_units  # local: keeps `config check` import light
     from .sweep.variants import VariantModels
 
     built = VariantModels(config)
-    combos = sorted({(p.variant, p.batch_size) for p in config.points})
     block = config.sweep.block_size
-    per_combo = budget_seconds / len(combos)
-    rate: dict[tuple[int, int], float] = {}
+    groups: dict[tuple[int, float | int], tuple[int, int]] = {}  # key -> (variant, |B|) timed
+    group_of: dict[tuple[int, int], tuple[int, float | int]] = {}
+    for p in config.points:
+        flops_of = getattr(config.variants[p.variant].model, "flops_per_step", None)
+        key = (p.batch_size, float(flops_of(p.batch_size)) if flops_of is not None else -1 - p.variant)
+        groups.setdefault(key, (p.variant, p.batch_size))
+        group_of[p.variant, p.batch_size] = key
+    per_group = budget_seconds / len(groups)
+    timing: dict[tuple[int, float | int], tuple[float, float]] = {}  # key -> (step s, measurement s)
     steps_timed = 0
-    for variant, bs in combos:
+    for key, (variant, bs) in groups.items():
         spec, train = config.variants[variant].model, config.variants[variant].train
         flops_of = getattr(spec, "flops_per_step", None)
         lr = min(p.learning_rate for p in config.points if (p.variant, p.batch_size) == (variant, bs))
-        n = 20
-        if flops_of is not None and block * n * flops_of(bs) / FLOP_RATE > 10 * per_combo:
-            rate[variant, bs] = FLOP_RATE / flops_of(bs)
+        n = 10
+        if flops_of is not None and block * 2 * n * flops_of(bs) / FLOP_RATE > 10 * per_group:
+            timing[key] = (block * float(flops_of(bs)) / FLOP_RATE, 0.0)
             continue
         while True:
-            streams = ReplicaStreams([replica_seed(0, 0, r) for r in range(block)])
-            t = time.perf_counter()
-            train_stack(built[variant], lr, bs, streams, n, n, n)
-            dt = time.perf_counter() - t
-            if dt > per_combo / 4 or n >= train.steps:
+            one, two = (_time_run(built[variant], lr, bs, block, m) for m in (n, 2 * n))
+            if one + two > per_group / 4 or 2 * n >= train.steps:
                 break
             n *= 4
-        steps_timed = max(steps_timed, n)
-        rate[variant, bs] = block * n / dt
-    reps = config.sweep.replicas
-    core_seconds = sum(
-        reps * config.variants[p.variant].train.steps / rate[p.variant, p.batch_size] for p in config.points
-    )
+        steps_timed = max(steps_timed, 2 * n)
+        step = max(two - one, 0.5 * two / (2 * n)) / n  # noise can make the difference tiny
+        timing[key] = (step, max(one - n * step, 0.0) / 2)
+    units_per_point = config.sweep.replicas / block  # replicas in units of a full stack
+    core_seconds = 0.0
+    for p in config.points:
+        train = config.variants[p.variant].train
+        step, meas = timing[group_of[p.variant, p.batch_size]]
+        core_seconds += units_per_point * (train.steps * step + len(train.measure_steps) * meas)
     n_meas = len(config.train.measure_steps)
     model = built[0]
     per_task = n_meas * (sum(s.size for s in model.spectra) + len(model.scalars)) * 8 + 40
@@ -291,3 +302,11 @@ def estimate(config: Config, budget_seconds: float = 1.0) -> CostEstimate:
         file_bytes=config.n_tasks * per_task,
         steps_timed=steps_timed,
     )
+
+
+def _time_run(model: models.Model, lr: float, bs: int, block: int, steps: int) -> float:
+    """Seconds of a stack of `block` replicas trained `steps` steps, measured at 0 and `steps`."""
+    streams = ReplicaStreams([replica_seed(0, 0, r) for r in range(block)])
+    t = time.perf_counter()
+    train_stack(model, lr, bs, streams, steps, steps, steps)
+    return time.perf_counter() - t
