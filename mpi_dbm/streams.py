@@ -9,6 +9,7 @@ the noise sequence.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -102,7 +103,7 @@ class ReplicaStreams:
 
         The caller may scale the view in place: those numbers are never served again.
         """
-        n = int(np.prod(shape))
+        n = math.prod(shape)  # not np.prod: that costs more than serving a small step
         if self._pos + n > self._buffer.shape[1]:
             self._refill(n)
         out = self._buffer[:, self._pos : self._pos + n]

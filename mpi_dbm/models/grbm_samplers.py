@@ -36,6 +36,13 @@ import numpy as np
 from ..streams import ReplicaStreams
 from .grbm_spec import GRBMSpec
 
+try:  # numpy's Cholesky gufuncs (private; what np.linalg.cholesky calls), else the public function
+    from numpy.linalg import _umath_linalg
+
+    _CHOLESKY = {True: _umath_linalg.cholesky_up, False: _umath_linalg.cholesky_lo}
+except (ImportError, AttributeError):  # pragma: no cover - another numpy layout
+    _CHOLESKY = {}
+
 
 @dataclass
 class GRBMState:
@@ -60,24 +67,40 @@ class GRBMState:
         return int(sum(a.nbytes for a in arrays if a is not None and a.base is None))
 
 
-def _cholesky(M: np.ndarray, upper: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+def _cholesky(
+    M: np.ndarray, upper: bool = False, out: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Cholesky factors of a stack (lower L Lᵀ = M, or upper UᵀU = M); (factor, failed) with
-    failed = None when all succeeded.
+    failed = None when all succeeded. `out`: an array of M's shape to write the factors into.
 
-    A failing matrix is retried alone (the others' factors are the same bits as in any other
-    stack) and its factor is NaN.
+    numpy's Cholesky gufunc (that of `np.linalg.cholesky`, so the same LAPACK call and bits per
+    matrix) is called directly, into `out`: the wrapper's checks and a fresh result array per
+    call cost more than the factorisation of a small stack. The gufunc writes NaN where a
+    factorisation fails; such a matrix (or one with non-finite input) is retried alone, as
+    `np.linalg.cholesky` would see it (the others' factors are the same bits as in any other
+    stack), and its factor is NaN if that fails.
     """
-    try:
-        return np.linalg.cholesky(M, upper=upper), None
-    except np.linalg.LinAlgError:
-        L = np.full_like(M, np.nan)
-        failed = np.zeros(len(M), dtype=bool)
-        for r, m in enumerate(M):
+    gufunc = _CHOLESKY.get(upper)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
+        if gufunc is not None:
+            L: np.ndarray = gufunc(M, signature="d->d", out=out)
+        else:  # pragma: no cover
+            L = np.full_like(M, np.nan) if out is None else out
             try:
-                L[r] = np.linalg.cholesky(m, upper=upper)
+                L[...] = np.linalg.cholesky(M, upper=upper)
             except np.linalg.LinAlgError:
-                failed[r] = True
-        return L, failed
+                L[...] = np.nan
+    suspect = ~np.isfinite(L[:, -1, -1])  # a failure fills the whole factor with NaN
+    if not suspect.any():
+        return L, None
+    failed = np.zeros(len(M), dtype=bool)
+    for r in np.flatnonzero(suspect):
+        try:
+            L[r] = np.linalg.cholesky(M[r], upper=upper)
+        except np.linalg.LinAlgError:
+            L[r] = np.nan
+            failed[r] = True
+    return L, (failed if failed.any() else None)
 
 
 def transposed(state: GRBMState, name: str, M: np.ndarray) -> np.ndarray:
@@ -151,24 +174,28 @@ def transition(
         state = GRBMState(W=W, chains=None, epoch_order=None, cursor=0)
     n_rep, _, n_v = W.shape
     shape = (n_rep, n_v, n_v)
+    buf = state.work
+    if buf.get("A") is None or buf["A"].shape != shape:  # once per stack: the scratch arrays
+        for name in ("A", "S", "T", "L", "P1", "P2", "Ak", "U"):
+            buf[name] = np.empty(shape)
+        buf["Wt_scaled"] = np.empty((n_rep, n_v, W.shape[1]))
+        buf["eye"] = np.broadcast_to(np.eye(n_v), shape).copy()
+    A, S, T, eye = buf["A"], buf["S"], buf["T"], buf["eye"]
     if out is None:
-        out = state.buffer("transition", (n_rep, 2 * n_v, n_v))
-    A, S, T = (state.buffer(name, shape) for name in ("A", "S", "T"))
-    Wt = state.buffer("Wt_scaled", (n_rep, n_v, W.shape[1]))
+        Ak, U = buf["Ak"], buf["U"]
+    else:
+        Ak, U = out[:, :n_v], out[:, n_v:]
+    Wt = buf["Wt_scaled"]
     np.multiply(W.transpose(0, 2, 1), s.sigma_h**2 / s.mu**2, out=Wt)
     np.matmul(Wt, W, out=A)  # A = σ_h² WᵀW / μ²
     k = s.gibbs_steps
-    Ak = out[:, :n_v]
-    eye = state.work.get("eye")
-    if eye is None or eye.shape != shape:
-        eye = state.work["eye"] = np.broadcast_to(np.eye(n_v), shape).copy()
     if k == 1:
         np.copyto(S, eye)
         np.copyto(Ak, A)
     else:
         np.add(eye, A, out=S)
     P = A
-    powers = (state.buffer("P1", shape), state.buffer("P2", shape))
+    powers = (buf["P1"], buf["P2"])
     for m in range(2, k + 1):  # P = A^m; S = 1 + A + … + A^(k−1)
         dest = Ak if m == k else powers[m % 2]
         np.matmul(P, A, out=dest)
@@ -177,13 +204,13 @@ def transition(
             S += P
     np.matmul(S, Ak, out=T)
     T += S  # μ² Σ_k = S_k (1 + A^k)
-    U, failed = _cholesky(T, upper=True)
+    L, failed = _cholesky(T, upper=True, out=buf["L"])
     if failed is not None:  # far outside the stability region, or non-finite W
         for r in np.flatnonzero(failed & np.isfinite(T).all(axis=(1, 2))):
             w, V = np.linalg.eigh(T[r])
-            U[r] = (V * np.sqrt(np.clip(w, 0.0, None))).T
-    np.multiply(U, 1.0 / s.mu, out=out[:, n_v:])
-    return Ak, out[:, n_v:]
+            L[r] = (V * np.sqrt(np.clip(w, 0.0, None))).T
+    np.multiply(L, 1.0 / s.mu, out=U)
+    return Ak, U
 
 
 def marginal(spec: GRBMSpec, state: GRBMState, streams: ReplicaStreams) -> np.ndarray:
