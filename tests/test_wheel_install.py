@@ -21,6 +21,9 @@ from pathlib import Path
 import pytest
 from conftest import MPI_ENV, TINY
 
+from mpi_dbm.reproduce.manifest import read_manifest
+from mpi_dbm.resources import recipes_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 MPIEXEC = shutil.which("mpiexec")
 
@@ -125,7 +128,10 @@ def test_every_command_runs_from_a_wheel_in_an_empty_directory(wheel_env):
     summary = json.loads((work / "repro" / "reproduction.json").read_text())
     assert {r["status"] for r in summary["rows"] if r["id"] == "7c"} == {"pass"}
     _ok(_run(wheel_env, "reproduce", "--size", "full", "--jobscripts", "jobs", "--account", "proj"))
-    assert len(list((work / "jobs").glob("*.slurm.sbatch"))) == 18
+    full = read_manifest(recipes_dir(), "full")  # one script per full-size config
+    assert sorted(p.name for p in (work / "jobs").glob("*.slurm.sbatch")) == sorted(
+        f"{r.name}.slurm.sbatch" for r in full.runs
+    )
     # nothing was written into the source tree (README, figures, results) or the installed package
     assert _source_tree_outputs() == before
     assert not list(bindir.parent.rglob("*.h5"))
