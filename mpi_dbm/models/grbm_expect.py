@@ -39,14 +39,19 @@ class GRBMExpectation(Expectation):
     def variance(
         self, spectrum: str, cluster: Cluster, learning_rate: float, batch_size: int
     ) -> float | None:
-        assert cluster.centre is not None
+        if cluster.centre is None:
+            return None  # a cluster detected from the data: no fixed point x*, no prediction
         return theory.grbm_pair_offdiag_variance(cluster.centre, learning_rate, batch_size)
 
-    def _kappa(self, cluster: Cluster) -> float:
-        assert cluster.centre is not None
+    def _kappa(self, cluster: Cluster) -> float | None:
+        """κ of the cluster's fixed point x* (None for a cluster detected from the data)."""
+        if cluster.centre is None:
+            return None
         return self.spec.mu**2 - self.spec.sigma_h**2 * cluster.centre
 
     def shift(self, spectrum: str, cluster: Cluster, learning_rate: float, batch_size: int) -> float | None:
+        if cluster.centre is None:
+            return None  # the shifts belong to the family's clusters of X, not detected ones
         if self.spec.sigma_h != 1.0 or self.spec.n_hidden < self.spec.n_visible:
             return None  # the §2.6 formula assumes σ_h = 1 and all modes learned
         kappa = np.sort(self.spec.kappa())
@@ -67,10 +72,14 @@ class GRBMExpectation(Expectation):
         return InitialLaw(scale=s.init_std**2, ratio=small / big, normalisation=float(big))
 
     def relaxation_rate(self, spectrum: str, cluster: Cluster) -> float | None:
-        return float(
-            theory.grbm_relaxation_rate(np.array([self._kappa(cluster)]), self.spec.mu, self.spec.sigma_h)[0]
-        )
+        kappa = self._kappa(cluster)
+        if kappa is None:
+            return None
+        return float(theory.grbm_relaxation_rate(np.array([kappa]), self.spec.mu, self.spec.sigma_h)[0])
 
     def target_ratio(self, spectrum: str, cluster: Cluster, centre: float) -> tuple[str, float] | None:
+        kappa = self._kappa(cluster)
+        if kappa is None:
+            return None
         lam = self.spec.mu**2 - self.spec.sigma_h**2 * centre
-        return "lambda_fit/kappa", lam / self._kappa(cluster)
+        return "lambda_fit/kappa", lam / kappa

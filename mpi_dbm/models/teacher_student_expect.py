@@ -42,10 +42,11 @@ class TeacherStudentExpectation(Expectation):
     def variance(
         self, spectrum: str, cluster: Cluster, learning_rate: float, batch_size: int
     ) -> float | None:
+        if cluster.centre is None:
+            return None  # a cluster detected from the data: no teacher level, no prediction
         v = theory.ts_offdiag_variance(learning_rate, batch_size, self.spec.noise_strength**2)
         if spectrum == "singular_values":
             return v
-        assert cluster.centre is not None
         return 4.0 * cluster.centre * v  # x = w², δx ≈ 2w δw
 
     def initial_law(self, spectrum: str) -> InitialLaw | None:
@@ -54,4 +55,6 @@ class TeacherStudentExpectation(Expectation):
         return InitialLaw(scale=self.spec.init_std**2, ratio=1.0, normalisation=float(self.spec.n))
 
     def relaxation_rate(self, spectrum: str, cluster: Cluster) -> float | None:
+        if cluster.centre is None:
+            return None  # detected cluster: e.g. w = 0, where x = w² relaxes at 2, not 1
         return 1.0  # δW relaxes as (1 − α)ⁿ = e^{−t}, t = nα (C_x = 𝟙)
