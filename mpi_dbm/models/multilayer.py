@@ -179,6 +179,7 @@ class MultilayerState:
     worst: np.ndarray  # (R,) largest Σ_b (ŷ_b − y_b)² of a minibatch since the last check
     batch_size: int
     parked: np.ndarray  # (R,) bool: diverged replicas, held at W = 0
+    any_parked: bool  # parked.any(), kept by park() (a per-step np.any costs ~1 % of a step)
     # work buffers of one step
     pre: np.ndarray  # (R, |B|, K)
     h: np.ndarray  # (R, |B|, K)
@@ -249,6 +250,7 @@ class Multilayer(Model):
             worst=np.zeros(n_rep),
             batch_size=batch_size,
             parked=np.zeros(n_rep, dtype=bool),
+            any_parked=False,
             pre=np.empty((n_rep, batch_size, K)),
             h=np.empty((n_rep, batch_size, K)),
             err=np.empty((n_rep, batch_size, 1)),
@@ -274,20 +276,25 @@ class Multilayer(Model):
         h *= state.Z  # (α/|B|) δ, δ = (ŷ − y) Zᵀ ⊙ φ'(W a)
         np.matmul(h.transpose(0, 2, 1), a, out=state.grad)  # (α/|B|) Σ_b δ_b a_bᵀ
         state.W -= state.grad
-        if state.parked.any():
+        if state.any_parked:
             state.W[state.parked] = 0.0
 
     # -- observation -------------------------------------------------------------
     def measure(self, state: MultilayerState) -> Measurement:
         W = np.where(np.isfinite(state.W), state.W, 0.0)
         sv = np.linalg.svd(W, compute_uv=False)[:, ::-1]
-        # ŷ − y over the whole data set, (n_batches, R, |B|): one broadcast product per layer
-        residual = (apply(self.phi, state.a @ W.transpose(0, 2, 1)) @ state.Zt - state.y)[..., 0]
-        # per replica over its own contiguous row: the sum's order never depends on the stack size
-        rows = np.ascontiguousarray(residual.transpose(1, 0, 2)).reshape(len(W), -1)
+        nb, n_rep, bs, L = state.a.shape
+        # ŷ − y over the whole data set, one replica at a time: two BLAS products of its own (D, L)
+        # activations (a contiguous copy, ~1 MB), so a replica's loss never depends on the stack
+        # (a broadcast product over the minibatch-major layout is nb·R tiny matmuls: 10× slower)
+        rows = np.empty((n_rep, nb * bs))
+        for r in range(n_rep):
+            a_r = np.ascontiguousarray(state.a[:, r]).reshape(nb * bs, L)
+            np.matmul(apply(self.phi, a_r @ W[r].T), state.Z[r, 0], out=rows[r])
+            rows[r] -= state.y[:, r, :, 0].reshape(-1)
         loss = 0.5 * np.mean(rows**2, axis=1)
-        last = (state.step - 1) % self.spec.batches_per_epoch  # the minibatch of the last update
-        batch_loss = 0.5 * np.mean(residual[last if state.step else 0] ** 2, axis=1)
+        last = (state.step - 1) % self.spec.batches_per_epoch if state.step else 0  # last update's
+        batch_loss = 0.5 * np.mean(rows[:, last * bs : (last + 1) * bs] ** 2, axis=1)
         return Measurement(
             spectra={"singular_values": np.ascontiguousarray(sv), "WWt": np.ascontiguousarray(sv**2)},
             scalars={"loss": loss, "batch_loss": batch_loss},
@@ -303,4 +310,5 @@ class Multilayer(Model):
 
     def park(self, state: MultilayerState, mask: np.ndarray) -> None:
         state.parked |= mask
+        state.any_parked = bool(state.parked.any())
         state.W[mask] = 0.0
