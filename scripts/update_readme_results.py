@@ -30,6 +30,10 @@ README_FIGURES = (
 )
 
 
+#: how the table shows a row's status: fail and inconclusive in bold, info (no verdict) in italics
+STATUS_MD = {"fail": "**fail**", "inconclusive": "**inconclusive**", "info": "*info*"}
+
+
 def fail(message: str) -> None:
     print(f"update_readme_results: {message}", file=sys.stderr)
     sys.exit(2)
@@ -62,6 +66,7 @@ def section(rep: dict[str, Any], results_dir: str, figure_dir: str = "docs/figur
         f'("Reproduction"); every part of every row: `{results_dir}/reproduction.html`.',
         "",
         f"**{c['pass']} pass, {c['fail']} fail, {c['inconclusive']} inconclusive"
+        + (f", {c['info']} info" if c.get("info") else "")
         + (f", {c['not run']} not run" if c.get("not run") else "")
         + ".**"
         + (f" Failing: {', '.join(failing)} (see docs/reproduction.md)." if failing else ""),
@@ -70,7 +75,7 @@ def section(rep: dict[str, Any], results_dir: str, figure_dir: str = "docs/figur
         "|---|---|---|---|---|",
     ]
     for r in rep["rows"]:
-        status = f"**{r['status']}**" if r["status"] in ("fail", "inconclusive") else r["status"]
+        status = STATUS_MD.get(r["status"], r["status"])
         lines.append(
             f"| {r['id']} | {_md(r['prediction'])} | {_md(r['measured'])} | {_md(r['expected'])} | {status} |"
         )

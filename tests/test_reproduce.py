@@ -24,7 +24,7 @@ from mpi_dbm.errors import ConfigError
 from mpi_dbm.reproduce import checks
 from mpi_dbm.reproduce.experiments import EXPERIMENTS, NAMES
 from mpi_dbm.reproduce.manifest import read_manifest, window_steps
-from mpi_dbm.reproduce.rows import FAIL, INCONCLUSIVE, NOT_RUN, PASS, Part, Row
+from mpi_dbm.reproduce.rows import FAIL, INCONCLUSIVE, INFO, NOT_RUN, PASS, STATUSES, Part, Row
 from mpi_dbm.resources import recipes_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +103,51 @@ def test_part_status_rules():
     row = Row("1", 1, "t", "e", "tol", [Part("x", 1.0, 0.1, 1.0), Part("y", 2.0, 0.1, 1.0)])
     assert row.status == FAIL and row.worst.label == "y"
     assert Row("1", 1, "t", "e", "tol").status == "not run"
+
+
+def test_info_parts_report_without_a_verdict_and_never_decide_a_row():
+    far = Part("T_c / T*", 7.0, 0.1, 1.0, kind=INFO)  # 60 sigma from the reference: still info
+    assert far.status == INFO and far.excess == 0.0
+    assert Part("x", math.nan, kind=INFO).status == INFO
+    assert far.measured_text() == "7.00 ± 0.10" and far.expected_text() == "1"
+    assert Part("x", 1.0, kind=INFO).expected_text() == "–"
+    info = Row("15c", 15, "t", "e", "info", [far, Part("agree", 0.9, expected=1.0, kind=INFO)])
+    assert info.status == INFO and info.worst is far
+    assert info.measured_text() == "T_c / T*: 7.00 ± 0.10; agree: 0.9"
+    record = info.record()
+    assert record["status"] == INFO and [p["status"] for p in record["parts"]] == [INFO, INFO]
+    mixed = Row("x", 1, "t", "e", "tol", [far, Part("y", 1.0, 0.1, 1.0)])
+    assert mixed.status == PASS and mixed.worst.label == "y"  # the info part does not fail it
+    mixed.parts.append(Part("z", 2.0, 0.1, 1.0))
+    assert mixed.status == FAIL and mixed.worst.label == "z"
+    assert STATUSES == (PASS, FAIL, INCONCLUSIVE, INFO, NOT_RUN)
+
+
+def _reproduction(tmp_path, rows):
+    from types import SimpleNamespace
+
+    from mpi_dbm.reproduce.reproduction import Reproduction
+
+    manifest = SimpleNamespace(path=tmp_path / "reproduce.toml", experiments=[])
+    return Reproduction("quick", tmp_path, manifest, [], {}, rows, {}, 0.0, 0.0, 1)  # type: ignore[arg-type]
+
+
+def test_info_rows_are_counted_and_styled(tmp_path):
+    from mpi_dbm.reproduce.output import summary, write_html
+
+    rows = [
+        Row("1", 1, "t", "e", "tol", [Part("x", 1.0, 0.1, 1.0)]),
+        Row("15c", 15, "t", "e", "info", [Part("T_c / T*", 1.2, expected=1.0, kind=INFO)]),
+        Row("15d", 15, "t", "e", "info"),
+    ]
+    rep = _reproduction(tmp_path, rows)
+    assert rep.counts() == {PASS: 1, FAIL: 0, INCONCLUSIVE: 0, INFO: 1, NOT_RUN: 1}
+    page = write_html(rep).read_text(encoding="utf-8")
+    assert "1 pass, 0 fail, 0 inconclusive, 1 info, 1 not run." in page
+    assert ".info{" in page and "<tr class='info'><td>15c</td>" in page
+    text = _readme_section(json.loads(json.dumps(summary(rep), default=str)))
+    assert "**1 pass, 0 fail, 0 inconclusive, 1 info, 1 not run.**" in text
+    assert "| 15c | t | T_c / T*: 1.2 | 1 | *info* |" in text
 
 
 # -- the registry of checks and the experiment names ------------------------------------------
@@ -252,6 +297,17 @@ def test_results_of_another_config_are_not_touched(tmp_path):
 
 
 UPDATE_README = ROOT / "scripts" / "update_readme_results.py"
+
+
+def _readme_section(rep: dict) -> str:
+    """scripts/update_readme_results.py's section() (a script, not a module of the package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("update_readme_results", UPDATE_README)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.section(rep, "results/reproduce-quick"))
 
 
 def test_readme_script_without_markers(tmp_path):

@@ -210,7 +210,7 @@ def reproduce(
     c = rep.counts()
     click.echo(
         f"mpi-dbm: {c['pass']} pass, {c['fail']} fail, {c['inconclusive']} inconclusive, "
-        f"{c['not run']} not run; "
+        f"{c['info']} info, {c['not run']} not run; "
         f"runs {rep.seconds_run / 60:.1f} min, analysis {rep.seconds_analysis / 60:.1f} min; report "
         f"{rep.outdir / 'reproduction.html'}"
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..jsonable import jsonable
-from .rows import ALPHA, FAIL, INCONCLUSIVE, N_SIGMA, NOT_RUN, PASS, Row
+from .rows import ALPHA, N_SIGMA, STATUSES, Row
 
 if TYPE_CHECKING:
     from .manifest import ExperimentRecipe
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 RULE = (
     f"A part passes when its tolerance band lies within {N_SIGMA:g} combined standard errors of the "
     "measurement, and is inconclusive when the error is larger than the effect the check must resolve; "
-    f"p-values are tested at α = {ALPHA:g}. A row passes when all its parts pass."
+    f"p-values are tested at α = {ALPHA:g}. A row passes when all its parts pass. Info rows and parts "
+    "report a measured figure beside a reference without a verdict (they never fail)."
 )
 
 
@@ -61,7 +62,7 @@ _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1250px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0;font-size:.85em}td,th{border:1px solid #ccc;padding:3px 6px;
 vertical-align:top}th{background:#f3f3f3}.pass{background:#d9f2d9}.fail{background:#f8d0d0}
-.inconclusive{background:#fff3c4}.notrun{background:#eee}details{font-size:.9em}
+.inconclusive{background:#fff3c4}.info{background:#dde9f7}.notrun{background:#eee}details{font-size:.9em}
 figure{margin:1.5em 0}img{max-width:100%}figcaption{font-size:.85em;color:#555}.note{color:#555}
 """
 
@@ -95,6 +96,7 @@ def _row_html(r: Row) -> str:
 
 def write_html(rep: Reproduction) -> Path:
     c = rep.counts()
+    counts = ", ".join(f"{c[s]} {s}" for s in STATUSES)  # 3 pass, 0 fail, …, 1 not run
     runs = "".join(
         f"<tr><td>{html.escape(r.name)}</td><td>{r.tasks}</td><td>{r.state_before}</td>"
         f"<td>{r.seconds:.1f}</td></tr>"
@@ -121,7 +123,7 @@ def write_html(rep: Reproduction) -> Path:
 <h1>Reproduction of the checkable predictions (physics.md §6), size {rep.size}</h1>
 <p>mpi-dbm {__version__}, {html.escape(rep.created)}; {len(rep.records)} sweeps on {rep.ranks} rank(s):
 runs {rep.seconds_run / 60:.1f} min, analysis and figures {rep.seconds_analysis / 60:.1f} min.
-<b>{c[PASS]} pass, {c[FAIL]} fail, {c[INCONCLUSIVE]} inconclusive, {c[NOT_RUN]} not run.</b></p>
+<b>{counts}.</b></p>
 <p class='note'>{html.escape(RULE)} Every number is in <code>reproduction.json</code>; methods and
 the investigation of every failure in docs/reproduction.md and docs/physics-notes.md.</p>
 <table><tr><th>#</th><th>prediction</th><th>experiment</th><th>measured</th><th>expected</th><th></th>

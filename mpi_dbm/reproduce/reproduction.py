@@ -19,7 +19,7 @@ from .data import ExperimentData, RunData
 from .experiments import EXPERIMENTS
 from .jobs import JobSite
 from .manifest import Manifest, read_manifest
-from .rows import FAIL, INCONCLUSIVE, NOT_RUN, PASS, Row
+from .rows import STATUSES, Row
 from .runner import RunRecord, preflight, run_all
 
 SIZES = ("quick", "full")
@@ -74,7 +74,7 @@ class Reproduction:
 
     def counts(self) -> dict[str, int]:
         states = [r.status for r in self.rows]
-        return {s: states.count(s) for s in (PASS, FAIL, INCONCLUSIVE, NOT_RUN)}
+        return {s: states.count(s) for s in STATUSES}
 
 
 def analyse(

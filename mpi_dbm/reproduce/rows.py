@@ -13,6 +13,11 @@ optional tolerance band [lo, hi] around it (physics.md §6 brackets: what [sim]/
 p-value parts: "consistent" passes when p ≥ the significance level (inconclusive when the sample
 has no power, e.g. cannot reject the GUE either); "reject" passes when p is below it, and is
 inconclusive rather than failing when the sample is too small to have power.
+
+Info parts (kind "info") report a measured figure beside a reference without a verdict: their
+status is always info and they never decide a row. A row of info parts only is an info row
+(e.g. where a boundary lies when the paper derives no value); a row with parts is otherwise
+decided by its other parts. A row without parts was not run.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-PASS, FAIL, INCONCLUSIVE, NOT_RUN = "pass", "fail", "inconclusive", "not run"
+PASS, FAIL, INCONCLUSIVE, INFO, NOT_RUN = "pass", "fail", "inconclusive", "info", "not run"
+#: every status of a part or row, in the order summaries count them
+STATUSES = (PASS, FAIL, INCONCLUSIVE, INFO, NOT_RUN)
 N_SIGMA = 3.0
 ALPHA = 0.01  # significance level of every test
 
@@ -48,7 +55,7 @@ class Part:
     lo: float | None = None  # tolerance band; default [expected, expected]
     hi: float | None = None
     resolution: float | None = None  # largest combined error at which the part is meaningful
-    kind: str = "value"  # "value" | "consistent" (p-value) | "reject" (p-value)
+    kind: str = "value"  # "value" | "consistent" (p-value) | "reject" (p-value) | "info" (no verdict)
     powered: bool = True  # p-value parts: whether the sample has the power to decide
     note: str = ""
 
@@ -65,6 +72,8 @@ class Part:
     @property
     def excess(self) -> float:
         """How far outside the band, in combined standard errors (0 inside it)."""
+        if self.kind == INFO:
+            return 0.0
         if self.kind != "value":
             return 0.0 if self.status == PASS else math.inf
         lo, hi = self.band
@@ -75,6 +84,8 @@ class Part:
 
     @property
     def status(self) -> str:
+        if self.kind == INFO:
+            return INFO
         if self.value is None or not math.isfinite(self.value):
             return INCONCLUSIVE
         if self.kind == "consistent":
@@ -90,11 +101,13 @@ class Part:
         return PASS if self.excess <= N_SIGMA else FAIL
 
     def measured_text(self) -> str:
-        if self.kind != "value":
+        if self.kind in ("consistent", "reject"):
             return f"p = {self.value:.3g}"
         return fmt(self.value, self.error)
 
     def expected_text(self) -> str:
+        if self.kind == INFO:
+            return fmt(self.expected) if math.isfinite(self.expected) else "–"
         if self.kind == "consistent":
             return f"p ≥ {self.expected:g}"
         if self.kind == "reject":
@@ -139,7 +152,9 @@ class Row:
     def status(self) -> str:
         if not self.parts:
             return NOT_RUN
-        states = [p.status for p in self.parts]
+        states = [p.status for p in self.parts if p.status != INFO]
+        if not states:
+            return INFO
         if FAIL in states:
             return FAIL
         if INCONCLUSIVE in states:
@@ -148,16 +163,21 @@ class Row:
 
     @property
     def worst(self) -> Part | None:
-        """The part that decides the row: a failing one, else an inconclusive one, else the closest call."""
-        if not self.parts:
-            return None
+        """The part that decides the row: a failing one, else an inconclusive one, else the closest
+        call; for an info row, its first part."""
+        decided = [p for p in self.parts if p.status != INFO]
+        if not decided:
+            return self.parts[0] if self.parts else None
         order = {FAIL: 0, INCONCLUSIVE: 1, PASS: 2}
-        return min(self.parts, key=lambda p: (order[p.status], -p.excess if p.kind == "value" else 0))
+        return min(decided, key=lambda p: (order[p.status], -p.excess if p.kind == "value" else 0))
 
     def measured_text(self) -> str:
         w = self.worst
         if w is None:
             return "not run"
+        if self.status == INFO:  # no part decides: show the first few
+            shown = "; ".join(f"{p.label}: {p.measured_text()}" for p in self.parts[:4])
+            return shown + (f" (+{len(self.parts) - 4})" if len(self.parts) > 4 else "")
         if len(self.parts) == 1:
             return w.measured_text()
         return f"{w.label}: {w.measured_text()} (worst of {len(self.parts)})"

@@ -27,51 +27,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 
 import numpy as np
 
 from ...analysis.phase_diagram import PhaseDiagram
 from ...analysis.phases import EPS_C, T_STAR_RELEASE, PhasePoint, paper_phase
 from ..data import Experiments
-from ..rows import NOT_RUN, Part, Row, Rows, fmt, fresh, not_run
+from ..rows import INFO, Part, Row, Rows, fresh, not_run
 
-INFO = "info"
 CALM, HOT = ("ordered", "jammed"), ("noisy", "diverged")
 #: the grid cell of ε_c on the paper's power-of-two grid
 EPS_BAND = (0.5, 1.0)
-
-
-@dataclass
-class InfoPart(Part):
-    """A measured value shown without a verdict."""
-
-    @property
-    def status(self) -> str:
-        return INFO
-
-    def expected_text(self) -> str:
-        return "–" if not math.isfinite(self.expected) else fmt(self.expected)
-
-
-@dataclass
-class InfoRow(Row):
-    """A row that reports what was measured (a figure of the paper's kind) without a verdict."""
-
-    @property
-    def status(self) -> str:
-        return INFO if self.parts else NOT_RUN
-
-    @property
-    def worst(self) -> Part | None:
-        return self.parts[0] if self.parts else None
-
-    def measured_text(self) -> str:
-        if not self.parts:
-            return "not run"
-        return "; ".join(f"{p.label}: {p.measured_text()}" for p in self.parts[:4]) + (
-            f" (+{len(self.parts) - 4})" if len(self.parts) > 4 else ""
-        )
 
 
 ROWS: tuple[Row, ...] = (
@@ -90,14 +56,14 @@ ROWS: tuple[Row, ...] = (
         "multilayer",
         "a calm-to-noisy boundary T_c(ε) inside the grid",
     ),
-    InfoRow(
+    Row(
         "15c",
         15,
         "Multilayer net: where the temperature boundary lies (release's figure: T* ≈ 0.87); phase diagram",
         "multilayer",
         "info (the release draws T*, derives no value)",
     ),
-    InfoRow(
+    Row(
         "15d",
         15,
         "Multilayer net: ⟨r̃⟩ of the learned singular values per phase (GOE 0.531, Poisson 0.386)",
@@ -206,9 +172,11 @@ def temperature_boundary(row: Row, pts: list[PhasePoint]) -> None:
 def where_boundary(row: Row, d: PhaseDiagram) -> None:
     """15c: measured T_c(ε) beside the release's T*, and the agreement with the release's diagram."""
     for eps, t in sorted(d.boundary().items()):
-        row.parts.append(InfoPart(f"ε = {eps:g}: T_c / T*", t / T_STAR_RELEASE, expected=1.0))
+        row.parts.append(Part(f"ε = {eps:g}: T_c / T*", t / T_STAR_RELEASE, expected=1.0, kind=INFO))
     agree, n = d.agreement()
-    row.parts.append(InfoPart("points as the release's diagram", agree / n if n else math.nan, expected=1.0))
+    row.parts.append(
+        Part("points as the release's diagram", agree / n if n else math.nan, expected=1.0, kind=INFO)
+    )
     wrong = [
         f"(ε={p.observables.init_width:g}, T={p.observables.temperature:g}) {p.phase}"
         for p in d.phase_points
@@ -231,7 +199,9 @@ def spacings_by_phase(row: Row, pts: list[PhasePoint]) -> None:
             continue
         w = np.array([1 / s.error**2 for s in sp])
         mean = float(np.sum(w * [s.mean for s in sp]) / w.sum())
-        row.parts.append(InfoPart(f"{phase} ({len(sp)} points)", mean, float(1 / math.sqrt(w.sum())), 0.5307))
+        row.parts.append(
+            Part(f"{phase} ({len(sp)} points)", mean, float(1 / math.sqrt(w.sum())), 0.5307, kind=INFO)
+        )
     row.note = (
         "Spacing ratios r̃ of each replica's last K = 16 singular values (no unfolding), mean ± SEM over "
         "replicas per point, inverse-variance weighted over the points of a phase. GOE-like repulsion "
