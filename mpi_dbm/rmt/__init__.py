@@ -50,8 +50,8 @@ from .edge import (
     wishart_edge_scaling,
 )
 from .ensembles import (
-    DENSE_MAX_N,
     beta_hermite_eigenvalues,
+    beta_hermite_tridiagonal,
     goe,
     goe_eigenvalues,
     gse,
@@ -62,6 +62,7 @@ from .ensembles import (
     reference_mean_ratio,
     reference_ratios,
     sample_levels,
+    tridiagonal_eigenvalues,
     wishart_eigenvalues,
 )
 from .fits import (
@@ -154,7 +155,6 @@ from .unfold import (
 
 __all__ = [
     "BETA",
-    "DENSE_MAX_N",
     "ENSEMBLES",
     "MEAN_RTILDE_LARGE_N",
     "MEAN_RTILDE_SURMISE",
@@ -177,6 +177,7 @@ __all__ = [
     "beta_from_mean_ratio",
     "beta_from_small_s",
     "beta_hermite_eigenvalues",
+    "beta_hermite_tridiagonal",
     "binned_moments",
     "bootstrap",
     "brody_b",
@@ -259,6 +260,7 @@ __all__ = [
     "tracy_widom_cdf",
     "tracy_widom_cdf_fast",
     "tracy_widom_moments",
+    "tridiagonal_eigenvalues",
     "trimmed_levels",
     "unfold",
     "unfold_ensemble",

@@ -38,7 +38,8 @@ from scipy.linalg import eigvalsh_tridiagonal
 from scipy.special import airy
 from scipy.stats import kstest
 
-from ._base import InsufficientDataError, as_generator
+from ._base import InsufficientDataError
+from .ensembles import beta_hermite_tridiagonal
 
 __all__ = [
     "TW_MOMENTS",
@@ -174,10 +175,7 @@ def hermite_largest_eigenvalues(n: int, beta: float, rng: np.random.Generator | 
     """
     if n < 2 or not beta > 0:
         raise ValueError(f"need n ≥ 2 and β > 0, got n={n}, β={beta}")
-    gen = as_generator(rng)
-    dof = beta * np.arange(n - 1, 0, -1)
-    diag = gen.normal(0.0, 1.0, (size, n))
-    off = np.sqrt(gen.chisquare(dof, (size, n - 1)) / 2.0)
+    diag, off = beta_hermite_tridiagonal(n, beta, rng, size)
     return np.array(
         [
             eigvalsh_tridiagonal(d, e, select="i", select_range=(n - 1, n - 1))[0]

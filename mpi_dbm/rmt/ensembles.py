@@ -9,7 +9,10 @@ Normalisations (Mehta, *Random Matrices*, ch. 2), with v the off-diagonal varian
   (pair means) follow the β = 4 law, semicircle radius 2√(2n v).
 * β-Hermite (Dumitriu & Edelman, J. Math. Phys. 43, 5830 (2002)): tridiagonal H with diagonal
   N(0, 2)/√2 and off-diagonal χ_{β(n−k)}/√2, k = 1…n−1; eigenvalue density
-  ∝ Π|λ_i − λ_j|^β exp(−Σλ²/2) for any β > 0.
+  ∝ Π|λ_i − λ_j|^β exp(−Σλ²/2) for any β > 0: the GOE law with v = 1/2 (β = 1), GUE with v = 1
+  (β = 2) and the GSE pair means with v = 1 (β = 4). Its eigenvalues cost O(n²) per matrix
+  (LAPACK dsterf) instead of the O(n³) of a dense matrix (O((2n)³) complex for GSE), so the
+  matched-size r̃ references (`reference_ratios`) sample it; `sample_levels` can too.
 * Poisson: cumulative sums of Exp(1) spacings (uncorrelated levels, mean spacing 1).
 
 All samplers draw from an explicit ``numpy.random.Generator`` (or a seed turned into one).
@@ -21,14 +24,16 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
+from scipy.linalg.lapack import dsterf
 
 from ._base import Estimate, as_generator, freeze, trim_count
 from .spacing import spacing_ratios
 from .surmise import BETA, canonical_ensemble
 
 __all__ = [
-    "DENSE_MAX_N",
+    "SAMPLERS",
     "beta_hermite_eigenvalues",
+    "beta_hermite_tridiagonal",
     "goe",
     "goe_eigenvalues",
     "gse",
@@ -40,6 +45,7 @@ __all__ = [
     "reference_ratios",
     "resolve_sampler",
     "sample_levels",
+    "tridiagonal_eigenvalues",
     "wishart_eigenvalues",
 ]
 
@@ -107,24 +113,58 @@ def gse_eigenvalues(n: int, rng: np.random.Generator | int, size: int, v: float 
     return merged
 
 
-def beta_hermite_eigenvalues(n: int, beta: float, rng: np.random.Generator | int, size: int) -> np.ndarray:
-    """Sorted eigenvalues of the Dumitriu–Edelman tridiagonal β-Hermite model, shape (size, n)."""
-    if beta <= 0:
+def beta_hermite_tridiagonal(
+    n: int, beta: float, rng: np.random.Generator | int, size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(diagonals (size, n), off-diagonals (size, n − 1)) of ``size`` Dumitriu–Edelman β-Hermite
+    matrices: diagonal N(0, 2)/√2 = N(0, 1), off-diagonal k = 1 … n − 1 χ_{β(n−k)}/√2
+    (Dumitriu & Edelman, J. Math. Phys. 43, 5830 (2002), Theorem II.1; module docstring).
+    The diagonals are drawn first, then the off-diagonals."""
+    if n < 1:
+        raise ValueError(f"matrix size must be positive, got {n}")
+    if not beta > 0:
         raise ValueError(f"beta must be positive, got {beta}")
     gen = as_generator(rng)
-    dof = beta * np.arange(n - 1, 0, -1)
-    idx = np.arange(n)
+    diag = gen.normal(0.0, 1.0, (size, n))
+    off = np.sqrt(gen.chisquare(beta * np.arange(n - 1, 0, -1), (size, n - 1)) / 2.0)
+    return diag, off
 
-    def make(m: int) -> np.ndarray:
-        h = np.zeros((m, n, n))
-        h[:, idx, idx] = gen.normal(0.0, np.sqrt(2.0), (m, n))
-        off = np.sqrt(gen.chisquare(dof, (m, n - 1)))
-        h[:, idx[:-1], idx[1:]] = off
-        h[:, idx[1:], idx[:-1]] = off
-        scaled: np.ndarray = h / np.sqrt(2.0)
-        return scaled
 
-    return _eigenvalues(make, size, n * n)
+#: up to this n a batch of tridiagonal matrices is diagonalised densely (one vectorised LAPACK
+#: call beats a Python loop over dsterf there); above it, dsterf per matrix. Same eigenvalues.
+_BATCHED_MAX_N = 8
+
+
+def tridiagonal_eigenvalues(d: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """Sorted eigenvalues of symmetric tridiagonal matrices, diagonals ``d`` (rows, n) and
+    off-diagonals ``e`` (rows, n − 1): LAPACK dsterf (implicit QL/QR without vectors), O(n²) each."""
+    d = np.asarray(d, dtype=float)
+    e = np.asarray(e, dtype=float)
+    rows, n = d.shape
+    if n <= _BATCHED_MAX_N:
+        idx = np.arange(n)
+        parts, lo = [], 0
+        for m in _chunks(rows, n * n):
+            h = np.zeros((m, n, n))
+            h[:, idx, idx] = d[lo : lo + m]
+            h[:, idx[:-1], idx[1:]] = e[lo : lo + m]
+            h[:, idx[1:], idx[:-1]] = e[lo : lo + m]
+            parts.append(np.linalg.eigvalsh(h))
+            lo += m
+        return np.concatenate(parts, axis=0) if parts else np.empty((0, n))
+    out = np.empty_like(d)
+    for r in range(rows):
+        w, info = dsterf(d[r], e[r])
+        if info != 0:
+            raise np.linalg.LinAlgError(f"dsterf did not converge (info = {info})")
+        out[r] = w
+    return np.sort(out, axis=1)
+
+
+def beta_hermite_eigenvalues(n: int, beta: float, rng: np.random.Generator | int, size: int) -> np.ndarray:
+    """Sorted eigenvalues of the Dumitriu–Edelman tridiagonal β-Hermite model, shape (size, n)
+    (:func:`beta_hermite_tridiagonal`, diagonalised by :func:`tridiagonal_eigenvalues`)."""
+    return tridiagonal_eigenvalues(*beta_hermite_tridiagonal(n, beta, rng, size))
 
 
 def poisson_levels(n: int, rng: np.random.Generator | int, size: int, density: float = 1.0) -> np.ndarray:
@@ -148,35 +188,40 @@ def wishart_eigenvalues(
     return _eigenvalues(make, size, n_h * n_v)
 
 
-def sample_levels(ensemble: str, n: int, rng: np.random.Generator | int, size: int) -> np.ndarray:
-    """Sorted levels of ``size`` realisations of an n-level 'goe', 'gue', 'gse' or 'poisson'."""
+#: how GOE/GUE/GSE levels are sampled: dense matrices, or the β-Hermite tridiagonal model
+SAMPLERS = ("dense", "tridiagonal")
+
+
+def sample_levels(
+    ensemble: str, n: int, rng: np.random.Generator | int, size: int, sampler: str = "dense"
+) -> np.ndarray:
+    """Sorted levels of ``size`` realisations of an n-level 'goe', 'gue', 'gse' or 'poisson'.
+
+    ``sampler`` (GOE/GUE/GSE): ``"dense"`` diagonalises dense matrices (v = 1/2: ``goe``, ``gue``,
+    ``gse``), ``"tridiagonal"`` samples the β-Hermite model (same eigenvalue law up to the scale:
+    module docstring). Poisson levels ignore it.
+    """
     name = canonical_ensemble(ensemble)
-    sampler = {
-        "goe": goe_eigenvalues,
-        "gue": gue_eigenvalues,
-        "gse": gse_eigenvalues,
-        "poisson": poisson_levels,
-    }[name]
-    return sampler(n, rng, size)
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    if name == "poisson":
+        return poisson_levels(n, rng, size)
+    if sampler == "tridiagonal":
+        return beta_hermite_eigenvalues(n, float(BETA[name]), rng, size)
+    dense = {"goe": goe_eigenvalues, "gue": gue_eigenvalues, "gse": gse_eigenvalues}[name]
+    return dense(n, rng, size)
 
 
 def resolve_sampler(name: str, n: int, sampler: str = "auto") -> str:
-    """The sampler ``reference_ratios`` uses for an ensemble name, n and sampler choice."""
-    if sampler not in ("auto", "dense", "tridiagonal"):
+    """The sampler ``reference_ratios`` uses for an ensemble name, n and sampler choice
+    (``"auto"``: the tridiagonal model, for every n)."""
+    if sampler != "auto" and sampler not in SAMPLERS:
         raise ValueError(f"sampler must be 'auto', 'dense' or 'tridiagonal', got {sampler!r}")
-    if name == "poisson":
+    if canonical_ensemble(name) == "poisson":
         return "exponential spacings"
-    if sampler == "auto":
-        return "dense" if n <= DENSE_MAX_N else "tridiagonal"
-    return sampler
+    return "tridiagonal" if sampler == "auto" else sampler
 
 
-#: Largest n for which ``sampler="auto"`` diagonalises dense GOE/GUE/GSE matrices; beyond it the
-#: β-Hermite tridiagonal model (same eigenvalue law, ~10× faster for GSE) is used.
-DENSE_MAX_N = 64
-
-
-@lru_cache(maxsize=64)
 def reference_ratios(
     ensemble: str,
     n: int,
@@ -190,19 +235,22 @@ def reference_ratios(
     ``n`` levels per realisation with ``trim`` levels (count or fraction) dropped at each edge,
     exactly as :func:`~mpi_dbm.rmt.spacing.spacing_ratios` does for data; at least ``n_ratios``
     ratios in total. ``sampler``: ``"dense"`` (GOE/GUE/GSE matrices), ``"tridiagonal"``
-    (Dumitriu–Edelman β-Hermite, identical eigenvalue law) or ``"auto"`` (dense for
-    n ≤ DENSE_MAX_N). Deterministic for a given seed and sampler.
+    (Dumitriu–Edelman β-Hermite, identical eigenvalue law) or ``"auto"`` (= tridiagonal).
+    Deterministic for a given seed and sampler; one cache entry per resolved argument tuple, however
+    the arguments were passed.
     """
     name = canonical_ensemble(ensemble)
+    return _reference_ratios(name, int(n), trim, int(n_ratios), int(seed), resolve_sampler(name, n, sampler))
+
+
+@lru_cache(maxsize=64)
+def _reference_ratios(name: str, n: int, trim: float, n_ratios: int, seed: int, sampler: str) -> np.ndarray:
     per_row = n - 2 * trim_count(trim, n) - 2
     if per_row < 1:
         raise ValueError(f"n={n} with trim={trim} leaves no spacing ratio")
-    rows = -(-int(n_ratios) // per_row)
+    rows = -(-n_ratios // per_row)
     gen = np.random.default_rng(seed)
-    if resolve_sampler(name, n, sampler) == "tridiagonal":
-        levels = beta_hermite_eigenvalues(n, float(BETA[name]), gen, rows)
-    else:
-        levels = sample_levels(name, n, gen, rows)
+    levels = sample_levels(name, n, gen, rows, "dense" if sampler == "dense" else "tridiagonal")
     r = spacing_ratios(levels, trim)
     r.setflags(write=False)
     return r

@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.linalg.lapack import dsterf
 from scipy.stats import t as student_t
 
 from ._base import InsufficientDataError, as_rows
+from .ensembles import tridiagonal_eigenvalues
 from .fits import fit_marchenko_pastur
 
 __all__ = [
@@ -89,18 +89,6 @@ class NullModel:
         return {"model": self.name, "n": self.n, **dict(self.params)}
 
 
-def _tridiagonal_levels(d: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """Sorted eigenvalues of symmetric tridiagonal matrices (diagonals d (rows, n), off-diagonals
-    e (rows, n − 1)) by LAPACK dsterf: O(n²) each instead of the O(n³) of a dense eigvalsh."""
-    out = np.empty_like(d)
-    for r in range(d.shape[0]):
-        w, info = dsterf(d[r], e[r])
-        if info != 0:
-            raise np.linalg.LinAlgError(f"dsterf did not converge (info = {info})")
-        out[r] = w
-    return np.sort(out, axis=1)
-
-
 def goe_null(n: int, rows: int, rng: np.random.Generator, *, centre: float, v: float) -> np.ndarray:
     """Sorted levels c + eig(H), H n×n GOE (off-diagonal variance v, diagonal 2v); (rows, n).
 
@@ -111,7 +99,7 @@ def goe_null(n: int, rows: int, rng: np.random.Generator, *, centre: float, v: f
         raise ValueError(f"the GOE variance v must be positive, got {v}")
     d = rng.normal(0.0, math.sqrt(2.0 * v), (rows, n))
     e = math.sqrt(v) * np.sqrt(rng.chisquare(np.arange(n - 1, 0, -1), (rows, n - 1)))
-    return centre + _tridiagonal_levels(d, e)
+    return centre + tridiagonal_eigenvalues(d, e)
 
 
 def wishart_columns(n: int, q: float) -> int:
@@ -132,7 +120,7 @@ def laguerre_eigenvalues(n: int, m: int, rng: np.random.Generator, rows: int) ->
     b = np.sqrt(rng.chisquare(n - 1 - i[:-1], (rows, n - 1)))
     d = a**2
     d[:, 1:] += b**2
-    return _tridiagonal_levels(d, a[:, :-1] * b)
+    return tridiagonal_eigenvalues(d, a[:, :-1] * b)
 
 
 def wishart_null(
