@@ -118,7 +118,7 @@ def beta_hermite_tridiagonal(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(diagonals (size, n), off-diagonals (size, n − 1)) of ``size`` Dumitriu–Edelman β-Hermite
     matrices: diagonal N(0, 2)/√2 = N(0, 1), off-diagonal k = 1 … n − 1 χ_{β(n−k)}/√2
-    (Dumitriu & Edelman, J. Math. Phys. 43, 5830 (2002), Theorem II.1; module docstring).
+    (Dumitriu & Edelman, J. Math. Phys. 43, 5830 (2002); module docstring).
     The diagonals are drawn first, then the off-diagonals."""
     if n < 1:
         raise ValueError(f"matrix size must be positive, got {n}")
