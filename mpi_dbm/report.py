@@ -1,28 +1,43 @@
-"""Figures (matplotlib, Agg) and the report page of an analysis; the only module that plots.
+"""Figures (matplotlib, Agg) and the report of an analysis; the only module that plots.
 
 `write_report(analysis, outdir)` writes PNG figures and `report.html`, a single page
-with inline style that references only the PNGs next to it. `require_matplotlib()` checks,
+with inline style that references only the PNGs next to it (report_html.py writes the page,
+report_tables.py, report_nulls.py and report_phases.py its tables). `require_matplotlib()` checks,
 before anything is written, that the figures can be drawn.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import rmt
 from .analysis.data import PointData
 from .analysis.observables import ClusterStats
-from .analysis.pipeline import Analysis, dyson_beta_status
+from .analysis.pipeline import Analysis
 from .errors import DependencyError
-from .report_nulls import null_models_html
-from .report_phases import phases_figure, phases_html
+from .report_html import write_html
+from .report_phases import phases_figure
+
+__all__ = [
+    "fig_dyson",
+    "fig_initial",
+    "fig_scaling",
+    "fig_shifts",
+    "fig_sigma_vs_s",
+    "fig_spacings",
+    "fig_spectra",
+    "fig_trajectories",
+    "make_figures",
+    "require_matplotlib",
+    "write_html",
+    "write_report",
+]
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -395,359 +410,6 @@ def make_figures(a: Analysis, outdir: Path) -> list[tuple[str, str, str]]:
             if f:
                 out.append((section, f, f"{name}: {caption}"))
     return out + phases_figure(a, outdir, _plt())  # multilayer phase diagram (report_phases.py)
-
-
-# -- HTML ---------------------------------------------------------------------------
-_STYLE = """
-body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0;font-size:.85em}td,th{border:1px solid #ccc;padding:2px 6px}
-th{background:#f3f3f3}.pass{background:#d9f2d9}.fail{background:#f8d0d0}.info{background:#eef}
-.inconclusive{background:#fff3c4}
-pre{background:#f6f6f6;padding:.5em;font-size:.8em;overflow:auto}figure{margin:1em 0}
-img{max-width:100%}figcaption{font-size:.85em;color:#555}.missing{color:#b00;font-weight:bold}
-"""
-_CHECK_IMAGES = """
-window.addEventListener('load', function () {
-  for (const img of document.images) {
-    const ok = img.complete && img.naturalWidth > 0;
-    img.dataset.loaded = ok ? 'yes' : 'no';
-    if (!ok) { const p = document.createElement('p'); p.className = 'missing';
-               p.textContent = 'figure missing: ' + img.getAttribute('src'); img.after(p); }
-  }
-  document.body.dataset.checked = 'yes';
-});
-"""
-
-
-def _relative_cell(measured: dict[str, float] | None, predicted: float | None) -> str:
-    """measured / predicted ± error (a persistent-chain lag or finite-α correction shows here)."""
-    if not measured or not predicted:
-        return "–"
-    return f"{_fmt(measured['value'] / predicted)} ± {_fmt(measured['error'] / abs(predicted))}"
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if math.isfinite(v) else "–"
-    return html.escape(str(v))
-
-
-def _value_cell(d: dict[str, float] | None) -> str:
-    if not d:
-        return "–"
-    return f"{_fmt(d['value'])} ± {_fmt(d['error'])}"
-
-
-def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
-    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"]
-    for i, r in enumerate(rows):
-        cls = f' class="{classes[i]}"' if classes else ""
-        out.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>")
-    return "\n".join(out) + "</table>"
-
-
-def _ratio_cell(rec: dict[str, Any], key: str) -> str:
-    r = rec.get("nth_ratios", {}).get(key)
-    if r is None or "value" not in r:
-        return "–"
-    ok = ", ".join(e.upper() for e in r["consistent"]) or "none"
-    return (
-        f"{_fmt(r['value'])} ± {_fmt(r['error'])} (GOE {_fmt(r['references']['goe']['matched'])}; "
-        f"consistent: {html.escape(ok)})"
-    )
-
-
-def _series_cell(r: dict[str, Any] | None, at: float) -> str:
-    if not r or at not in r["lengths"]:
-        return "–"
-    i = r["lengths"].index(at)
-    return (
-        f"{_fmt(r['values'][i])} ± {_fmt(r['errors'][i])} (GOE {_fmt(r['matched']['goe'][i])}, "
-        f"∞ {_fmt(r['large_n']['goe'][i])}; Poisson {_fmt(r['large_n']['poisson'][i])})"
-    )
-
-
-def _left_out(rec: dict[str, Any]) -> dict[str, str]:
-    """Every statistic of a level set left out, with why (its own notes and the long-range ones)."""
-    out = dict(rec["not_enough_data"])
-    lr = rec.get("long_range", {})
-    for key, what in (("long_range_not_enough_data", "Σ², Δ₃"), ("form_factor_not_enough_data", "K(τ)")):
-        if key in lr:
-            out[what] = lr[key]
-    return out
-
-
-def _spectral_html(a: Analysis) -> list[str]:
-    """Tables of the n-th order ratios, Σ²/Δ₃/edge per level set, the step-0 edge and the Dyson SDE."""
-    parts: list[str] = []
-    rows = []
-    for (name, idx), sets in sorted(a.spectral.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        for rec in sets:
-            lr = rec.get("long_range", {})
-            edge = rec.get("edge")
-            rows.append(
-                [
-                    html.escape(name),
-                    str(idx),
-                    html.escape(rec["label"]),
-                    *(_ratio_cell(rec, f"n{k}") for k in (1, 2, 3)),
-                    _series_cell(lr.get("number_variance"), 1.0),
-                    _series_cell(lr.get("rigidity"), 1.0),
-                    f"KS p = {_fmt(edge['matched']['ks_p'])} (TW₁ p = {_fmt(edge['tracy_widom_1']['ks_p'])})"
-                    if edge
-                    else "–",
-                    html.escape("; ".join(f"{k}: {v}" for k, v in _left_out(rec).items())) or "–",
-                ]
-            )
-    if rows:
-        parts.append("<h2>Level statistics beyond nearest neighbours</h2>")
-        parts.append(
-            "<p>Per level set (a family cluster of ≥ 8 levels, or the whole spectrum where the family gives "
-            "no clusters): n-th order spacing ratios ⟨r̃<sup>(n)</sup>⟩ (errors jackknife over replicas), "
-            "against matched-size sampled GOE spectra (the decision; ∞: the N → ∞ law); Σ²(1) and Δ₃(1) "
-            "after an ensemble unfolding (pooled staircase) of the last analysed measurement of each "
-            "replica; the largest level of a set that is one GOE-like cluster. Everything with all "
-            "references is in <code>summary.json</code> (points[].spectra[].level_sets).</p>"
-        )
-        parts.append(
-            _table(
-                [
-                    "spectrum",
-                    "point",
-                    "levels",
-                    "⟨r̃⁽¹⁾⟩",
-                    "⟨r̃⁽²⁾⟩",
-                    "⟨r̃⁽³⁾⟩",
-                    "Σ²(1)",
-                    "Δ₃(1)",
-                    "largest level vs GOE",
-                    "not enough data",
-                ],
-                rows,
-            )
-        )
-    if a.initial_edge:
-        parts.append("<h2>Largest eigenvalue at initialisation</h2>")
-        erows = []
-        for name, e in a.initial_edge.items():
-            if "not_enough_data" in e:
-                erows.append([html.escape(name), html.escape(e["not_enough_data"]), "–", "–", "–"])
-                continue
-            erows.append(
-                [
-                    html.escape(name),
-                    html.escape(e["scaling"]),
-                    f"{_fmt(e['mean'])} / {_fmt(e['variance'])}",
-                    f"{_fmt(e['matched']['mean'])} / {_fmt(e['matched']['variance'])}, KS p = "
-                    f"{_fmt(e['matched']['ks_p'])}",
-                    f"{_fmt(e['tracy_widom_1']['mean'])} / {_fmt(e['tracy_widom_1']['variance'])}, KS p = "
-                    f"{_fmt(e['tracy_widom_1']['ks_p'])}",
-                ]
-            )
-        parts.append(
-            _table(
-                ["spectrum", "scaling", "mean / variance", "matched Wishart", "Tracy–Widom F₁"],
-                erows,
-            )
-        )
-    parts.append("<h2>Dyson SDE</h2>")
-    if not a.dyson:
-        parts.append(f"<p>{html.escape(str(a.dyson_series.get('note', 'no fit')))}</p>")
-        return parts
-    drows, classes = [], []
-    for r in a.dyson:
-        rec = r.record
-        base = [html.escape(r.spectrum), str(r.point), _fmt(a.dataset.points[r.point].temperature)]
-        base.append(html.escape(r.label))
-        if "beta" not in rec:
-            drows.append([*base, html.escape(rec.get("not_enough_data") or rec.get("note", "")), *["–"] * 5])
-            classes.append("info")
-            continue
-        drows.append(
-            [
-                *base,
-                f"{_fmt(rec['repulsion_over_T'])} ± {_fmt(rec['repulsion_over_T_error'])}",
-                f"{_fmt(rec['diffusion_over_T'])} ± {_fmt(rec['diffusion_over_T_error'])}",
-                *(
-                    f"{_fmt(rec[f'{k}_over_predicted'])} ± {_fmt(rec[f'{k}_over_predicted_error'])}"
-                    if rec[f"{k}_over_predicted"] is not None
-                    else "–"
-                    for k in ("repulsion", "diffusion")
-                ),
-                f"{_fmt(rec['beta'])} ± {_fmt(rec['beta_error'])}",
-                f"Δt = {_fmt(rec['dt'])}, {html.escape(rec['fit']['method'])}",
-            ]
-        )
-        classes.append(dyson_beta_status(rec["beta"], rec["beta_error"]))
-    parts.append(
-        "<p>Kramers–Moyal fit of the level SDE on the measurement series of the window "
-        "(rmt.fit_grbm_dyson for the GRBM: predicted a = c = T = α/|B|; elsewhere the confined Dyson model "
-        "of a cluster, predicted a = 2γv, c = 4γv with the family's GOE variance v and relaxation rate γ); "
-        "β = 1 for both.</p>"
-    )
-    parts.append(
-        _table(
-            [
-                "spectrum",
-                "point",
-                "α/|B|",
-                "levels",
-                "a/T",
-                "c/T",
-                "a/predicted",
-                "c/predicted",
-                "β",
-                "method",
-            ],
-            drows,
-            classes,
-        )
-    )
-    return parts
-
-
-def write_html(a: Analysis, outdir: Path, figures: list[tuple[str, str, str]]) -> Path:
-    ds = a.dataset
-    s = a.summary()
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>mpi-dbm report: {html.escape(ds.config.sweep.name)}</title>",
-        f"<style>{_STYLE}</style><script>{_CHECK_IMAGES}</script></head><body>",
-        f"<h1>mpi-dbm report: {html.escape(ds.config.sweep.name)}</h1>",
-        f"<p>Results file <code>{html.escape(str(ds.path))}</code>, model <b>{ds.config.model.kind}</b>, "
-        f"config sha256 <code>{html.escape(str(s['config_sha256'])[:16])}</code>, analysed steps "
-        f"{html.escape(str(s['analysed_steps'][:3]))}{'…' if len(s['analysed_steps']) > 3 else ''}. "
-        f"Theory: {html.escape(a.expectation.description)}.</p>",
-        "<h2>Verdicts</h2>",
-        _table(
-            ["", "check", "detail"],
-            [[v.status, html.escape(v.name), html.escape(v.detail)] for v in a.verdicts],
-            [v.status for v in a.verdicts],
-        ),
-        "<h2>Points</h2>",
-        _table(
-            ["#", "α", "|B|", "α/|B|"]
-            + [k.split(".", 1)[1] for k in ds.config.scanned_keys]
-            + ["analysed", "diverged (excluded)", "pending (missing)"],
-            [
-                [
-                    str(p.index),
-                    _fmt(p.learning_rate),
-                    str(p.batch_size),
-                    _fmt(p.temperature),
-                    *(_fmt(v) for _, v in p.parameters),
-                    str(p.n_done),
-                    str(p.n_diverged),
-                    str(p.n_pending),
-                ]
-                for p in ds.points
-            ],
-        ),
-    ]
-    for name in ds.spectra:
-        parts.append(f"<h2>Clusters of {html.escape(name)}</h2>")
-        if a.clusters_detected[name]:
-            parts.append(
-                "<p>Clusters detected from the data (the model gives no fixed point for this spectrum).</p>"
-            )
-        rows = []
-        for p in ds.points:
-            for st in a.stats.get((name, p.index), []):
-                v, pr = st.values, st.predicted
-                main = v.get("mean_spacing") or v.get("std") or v.get("second_moment")
-                main_key = next((k for k in ("mean_spacing", "std", "second_moment") if k in v), None)
-                rows.append(
-                    [
-                        html.escape(f"{p.index} {p.label}" if p.parameters else str(p.index)),
-                        html.escape(st.cluster.label),
-                        _value_cell(v.get("centre")),
-                        _value_cell(v.get("shift")),
-                        _fmt(pr.get("shift", math.nan)),
-                        _relative_cell(v.get("shift"), pr.get("shift")),
-                        f"{main_key or '–'}: {_value_cell(main)}",
-                        _fmt(pr.get(main_key, math.nan)) if main_key else "–",
-                        _value_cell(v.get("s2") or v.get("mean_rtilde")),
-                        _fmt(pr.get("s2", pr.get("mean_rtilde", math.nan))),
-                    ]
-                )
-        parts.append(
-            _table(
-                [
-                    "point",
-                    "cluster",
-                    "centre",
-                    "shift",
-                    "predicted shift",
-                    "shift / predicted",
-                    "width",
-                    "predicted",
-                    "⟨s²⟩ or ⟨r̃⟩",
-                    "GOE",
-                ],
-                rows,
-            )
-        )
-        fits = a.fits.get(name, [])
-        if fits:
-            parts.append("<h3>Linear scaling: y = a·√v pooled over points and clusters</h3>")
-            parts.append(
-                _table(
-                    ["observable", "a", "theory", "pull", "χ²/dof", "points"],
-                    [
-                        [
-                            f.observable,
-                            f"{_fmt(f.slope)} ± {_fmt(f.slope_error)}",
-                            _fmt(f.predicted_slope),
-                            _fmt(f.pull),
-                            _fmt(f.chi2_dof),
-                            str(f.n_points),
-                        ]
-                        for f in fits
-                    ],
-                )
-            )
-    parts += _spectral_html(a)
-    parts += null_models_html(a)  # null models of the spacing statistics (report_nulls.py)
-    parts += phases_html(a)  # multilayer phases table (report_phases.py)
-    if a.collapse:
-        parts.append("<h2>Collapse at equal α/|B|</h2>")
-        parts.append(
-            _table(
-                ["spectrum", "α/|B|", "points", "combined p", "result"],
-                [
-                    [
-                        c.spectrum,
-                        _fmt(c.temperature),
-                        ", ".join(map(str, c.points)),
-                        _fmt(c.combined_pvalue),
-                        "pass" if c.passed else "fail",
-                    ]
-                    for c in a.collapse
-                ],
-                ["pass" if c.passed else "fail" for c in a.collapse],
-            )
-        )
-    section = None
-    for sec, fname, caption in figures:
-        if sec != section:
-            parts.append(f"<h2>{html.escape(sec)}</h2>")
-            section = sec
-        parts.append(
-            f"<figure><img src='{html.escape(fname)}' alt='{html.escape(fname)}'>"
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
-    parts += [
-        "<h2>Analysis parameters</h2>",
-        f"<pre>{html.escape(str(a.parameters.record()))}</pre>",
-        "<h2>Config</h2>",
-        f"<pre>{html.escape(ds.config.to_toml())}</pre>",
-        "<p>Every number with its error is in <code>summary.json</code>;"
-        " tables in <code>analysis.h5</code>.</p>",
-        "</body></html>",
-    ]
-    path = outdir / "report.html"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
 
 
 def write_report(a: Analysis, outdir: Path, figures: bool = True) -> Path:

@@ -1,6 +1,6 @@
 """The null-model table of report.html: every spacing statistic of a level set beside the same
 statistic on GOE, Wishart and shuffled-entry nulls (mpi_dbm.analysis.nulls). HTML only, no plots;
-report.py places it after the level-statistics table."""
+report_html.py places it after the level-statistics table."""
 
 from __future__ import annotations
 

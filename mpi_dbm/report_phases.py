@@ -108,7 +108,7 @@ def _f(x: float, digits: int = 3) -> str:
 
 
 def phases_html(a: Analysis) -> list[str]:
-    """report.py's hook: the phase table (one row per point) and the boundaries, [] without phases."""
+    """report_html.py's hook: the phase table (one row per point) and the boundaries, [] without phases."""
     d: PhaseDiagram | None = a.phases
     if d is None:
         return []
