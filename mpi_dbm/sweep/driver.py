@@ -158,6 +158,12 @@ def run_sweep(
     signals of `stop.STOP_SIGNALS` stop the run cleanly: finished units are kept,
     unfinished ones stay pending, and `RunSummary.stopped` says why. `source` names the config
     in messages (its file).
+
+    Failure handling, in three steps with the same collective calls in the same order on every
+    rank (a mismatch deadlocks): `_check_path` (rank 0 alone, never raises; its verdict is
+    broadcast and raised on every rank), `_Training` (any failure aborts the job with
+    comm.Abort unless every rank raised it together; a write error stops every rank cleanly),
+    `_close` (the reductions; a write error on any rank is raised on every rank).
     """
     limit_blas_threads()  # one BLAS thread per rank (MPI_DBM_BLAS_THREADS overrides; threads.py)
     comm = comm or _world()
@@ -169,113 +175,21 @@ def run_sweep(
     parallel = resolve_io(io)
     lock = ResultsLock(path) if rank == 0 else None
 
-    def check_path() -> Preflight:
-        """Rank 0 only; never raises, so the other ranks are never left waiting in the bcast."""
-        try:
-            if (refused := untrainable(config, source)) is not None:  # before any file or lock
-                return Preflight(refused, False, None)
-            pre = preflight(path, config, force=force, resume=resume)
-            if pre.error is None and pre.done is None:  # a new file: is there room for it?
-                model = VariantModels(config)[0]  # every variant records arrays of the same shapes
-                if (no_room := space_error(path, config, model)) is not None:
-                    return Preflight(no_room, pre.exists, None)
-            if pre.error is None:
-                assert lock is not None
-                lock.acquire(break_lock=break_lock)
-                # again under the lock: a run that held it meanwhile may have made the file
-                pre = preflight(path, config, force=force, resume=resume)
-                if pre.error is not None:
-                    lock.release()
-            return pre
-        except ResultsFileError as exc:
-            _release(lock)
-            return Preflight(str(exc), False, None)
-        except Exception as exc:  # e.g. permissions, a broken file system
-            _release(lock)
-            return Preflight(f"cannot prepare {path}: {exc!r}", False, None)
-
-    pre = comm.bcast(check_path() if rank == 0 else None)
+    checked = _check_path(config, path, lock, source, force, resume, break_lock) if rank == 0 else None
+    pre = comm.bcast(checked)
     if pre.error:
         raise ResultsFileError(pre.error)
 
     if size > 1:
         die_with_launcher()
     stop = StopRequest(comm, time_limit)
+    run = _Training(config, path, comm, lock, stop)  # local only: no collective call, cannot fail
     stop.install()
-    agreed: BaseException | None = None  # an error every rank raised together: no abort needed
-    write_error: str | None = None  # this rank's failed write (WriteError): all ranks stop cleanly
     try:
-        built = VariantModels(config)
-        model = built[0]  # the layout: every scan variant records arrays of the same shapes
-        units = work_units(config)
-        if chunk is not None:
-            units = static_assignment(units, built.cost, chunk.count)[chunk.index]
-        done_mask = pre.done if pre.done is not None else np.zeros(config.n_tasks, dtype=bool)
-        todo = [u for u in units if not done_mask[u.tasks].all()]
-        n_todo_tasks = sum(u.n_replicas for u in todo)
-        skipped = config.n_tasks - n_todo_tasks
-        try:
-            writer = open_writer(path, config, model, comm, parallel=parallel, create=pre.done is None)
-        except ResultsFileError as exc:  # creation failed: rank 0's verdict, raised on every rank
-            agreed = exc
-            raise
-        finished = _SharedCount(comm)
-        progress = Progress(n_todo_tasks, skipped, progress_stream, enabled=False if quiet else None)
-        progress.enabled = progress.enabled and rank == 0
-        diverged = 0
-
-        def on_check(step: int) -> None:
-            writer.poll()
-            if rank == 0:
-                assert lock is not None
-                lock.heartbeat()
-                progress.update(finished.value())
-            if stop.requested():
-                raise Interrupted
-
-        def on_step() -> None:  # after every SGD step: a stop is seen within one step, however big
-            if stop.requested():
-                raise Interrupted
-
-        claims = _Claims(todo, config, built, comm)
-        fault = _injected_fault(rank)
-        try:
-            for n_done, unit in enumerate(claims):
-                if n_done == fault:
-                    raise RuntimeError(f"fault injected by {FAULT_VARIABLE} before unit {unit.index}")
-                streams = ReplicaStreams(unit.seeds(config.sweep.seed))
-                train = config.variants[unit.point.variant].train
-                result = train_stack(
-                    built.of(unit),
-                    unit.point.learning_rate,
-                    unit.point.batch_size,
-                    streams,
-                    train.steps,
-                    train.measure_every,
-                    train.check_every,
-                    on_check,
-                    on_step,
-                )
-                writer.write_unit(unit, result)
-                diverged += int(result.diverged.sum())
-                finished.add(unit.n_replicas)
-                on_check(-1)
-        except Interrupted:
-            pass  # the unit in flight is abandoned: its status stays pending
-        except WriteError as exc:
-            # disk full, quota, I/O error: raise the shared stop flag so every rank abandons its
-            # unit at its next step, then close collectively as after a stop (never MPI_Abort:
-            # the ranks agree, the lock is released, and the file stays resumable)
-            write_error = str(exc)
-            if stop.reason is None:
-                stop.reason = "write error"
-            stop.requested()
-        claims.free()
-        writer.finish()
-        if write_error is None and isinstance(writer, SerialWriter) and writer.error is not None:
-            write_error = str(writer.error)  # a unit received while draining could not be written
+        run.open(pre, parallel, chunk, quiet, progress_stream)
+        run.train()
     except (Exception, KeyboardInterrupt) as exc:
-        if size == 1 or exc is agreed:
+        if size == 1 or exc is run.agreed:
             _release(lock)
             raise
         sys.stderr.write(f"mpi-dbm: rank {rank} of {size} failed: {exc!r}\n")
@@ -286,16 +200,154 @@ def run_sweep(
     finally:
         stop.restore()
     stop.free()
-    if rank == 0:
-        progress.update(finished.value(), force=True)
-        progress.close()
-    totals = comm.allreduce(np.array([finished.local, diverged]))
-    reasons = [r for r in comm.allgather(stop.reason) if r is not None]
-    failures = [e for e in comm.allgather(write_error) if e is not None]
+    return _close(run, t0)
+
+
+def _check_path(
+    config: Config,
+    path: Path,
+    lock: ResultsLock | None,
+    source: str,
+    force: bool,
+    resume: bool,
+    break_lock: bool,
+) -> Preflight:
+    """Rank 0 only; never raises, so the other ranks are never left waiting in the bcast."""
+    try:
+        if (refused := untrainable(config, source)) is not None:  # before any file or lock
+            return Preflight(refused, False, None)
+        pre = preflight(path, config, force=force, resume=resume)
+        if pre.error is None and pre.done is None:  # a new file: is there room for it?
+            model = VariantModels(config)[0]  # every variant records arrays of the same shapes
+            if (no_room := space_error(path, config, model)) is not None:
+                return Preflight(no_room, pre.exists, None)
+        if pre.error is None:
+            assert lock is not None
+            lock.acquire(break_lock=break_lock)
+            # again under the lock: a run that held it meanwhile may have made the file
+            pre = preflight(path, config, force=force, resume=resume)
+            if pre.error is not None:
+                lock.release()
+        return pre
+    except ResultsFileError as exc:
+        _release(lock)
+        return Preflight(str(exc), False, None)
+    except Exception as exc:  # e.g. permissions, a broken file system
+        _release(lock)
+        return Preflight(f"cannot prepare {path}: {exc!r}", False, None)
+
+
+class _Training:
+    """One rank's part of a sweep between the pre-flight and the closing reductions.
+
+    `open` builds the models, selects the units still to do and opens the file (collective);
+    `train` trains and writes this rank's units until they run out or a stop. Any exception
+    they raise is handled by `run_sweep`: `agreed` is the one error every rank raised together
+    (no abort needed); `write_error` is this rank's failed write, after which it stopped cleanly.
+    """
+
+    def __init__(
+        self, config: Config, path: Path, comm: Any, lock: ResultsLock | None, stop: StopRequest
+    ) -> None:
+        self.config, self.path, self.comm, self.lock, self.stop = config, path, comm, lock, stop
+        self.rank = comm.Get_rank()
+        self.agreed: BaseException | None = None  # an error every rank raised together
+        self.write_error: str | None = None  # this rank's failed write (WriteError): all ranks stop cleanly
+        self.diverged = 0
+
+    def open(
+        self, pre: Preflight, parallel: bool, chunk: Chunk | None, quiet: bool, progress_stream: TextIO | None
+    ) -> None:
+        config, comm = self.config, self.comm
+        self.built = built = VariantModels(config)
+        model = built[0]  # the layout: every scan variant records arrays of the same shapes
+        units = work_units(config)
+        if chunk is not None:
+            units = static_assignment(units, built.cost, chunk.count)[chunk.index]
+        done_mask = pre.done if pre.done is not None else np.zeros(config.n_tasks, dtype=bool)
+        self.todo = [u for u in units if not done_mask[u.tasks].all()]
+        self.n_todo_tasks = sum(u.n_replicas for u in self.todo)
+        self.skipped = config.n_tasks - self.n_todo_tasks
+        try:
+            self.writer = open_writer(
+                self.path, config, model, comm, parallel=parallel, create=pre.done is None
+            )
+        except ResultsFileError as exc:  # creation failed: rank 0's verdict, raised on every rank
+            self.agreed = exc
+            raise
+        self.finished = _SharedCount(comm)
+        self.progress = Progress(
+            self.n_todo_tasks, self.skipped, progress_stream, enabled=False if quiet else None
+        )
+        self.progress.enabled = self.progress.enabled and self.rank == 0
+
+    def on_check(self, step: int) -> None:
+        self.writer.poll()
+        if self.rank == 0:
+            assert self.lock is not None
+            self.lock.heartbeat()
+            self.progress.update(self.finished.value())
+        if self.stop.requested():
+            raise Interrupted
+
+    def on_step(self) -> None:  # after every SGD step: a stop is seen within one step, however big
+        if self.stop.requested():
+            raise Interrupted
+
+    def train(self) -> None:
+        config, stop, writer = self.config, self.stop, self.writer
+        claims = _Claims(self.todo, config, self.built, self.comm)
+        fault = _injected_fault(self.rank)
+        try:
+            for n_done, unit in enumerate(claims):
+                if n_done == fault:
+                    raise RuntimeError(f"fault injected by {FAULT_VARIABLE} before unit {unit.index}")
+                streams = ReplicaStreams(unit.seeds(config.sweep.seed))
+                train = config.variants[unit.point.variant].train
+                result = train_stack(
+                    self.built.of(unit),
+                    unit.point.learning_rate,
+                    unit.point.batch_size,
+                    streams,
+                    train.steps,
+                    train.measure_every,
+                    train.check_every,
+                    self.on_check,
+                    self.on_step,
+                )
+                writer.write_unit(unit, result)
+                self.diverged += int(result.diverged.sum())
+                self.finished.add(unit.n_replicas)
+                self.on_check(-1)
+        except Interrupted:
+            pass  # the unit in flight is abandoned: its status stays pending
+        except WriteError as exc:
+            # disk full, quota, I/O error: raise the shared stop flag so every rank abandons its
+            # unit at its next step, then close collectively as after a stop (never MPI_Abort:
+            # the ranks agree, the lock is released, and the file stays resumable)
+            self.write_error = str(exc)
+            if stop.reason is None:
+                stop.reason = "write error"
+            stop.requested()
+        claims.free()
+        writer.finish()
+        if self.write_error is None and isinstance(writer, SerialWriter) and writer.error is not None:
+            self.write_error = str(writer.error)  # a unit received while draining could not be written
+
+
+def _close(run: _Training, t0: float) -> RunSummary:
+    """The closing reductions (every rank, in this order); a write error on any rank raises here."""
+    comm, lock, finished, config = run.comm, run.lock, run.finished, run.config
+    if run.rank == 0:
+        run.progress.update(finished.value(), force=True)
+        run.progress.close()
+    totals = comm.allreduce(np.array([finished.local, run.diverged]))
+    reasons = [r for r in comm.allgather(run.stop.reason) if r is not None]
+    failures = [e for e in comm.allgather(run.write_error) if e is not None]
     finished.free()
     if failures:
         _release(lock)
-        pending = n_todo_tasks - int(totals[0])
+        pending = run.n_todo_tasks - int(totals[0])
         raise WriteError(
             f"{failures[0]}; all ranks stopped, {pending} tasks are still pending and the "
             f"finished ones are kept: make room, then rerun the same command with --resume"
@@ -303,15 +355,15 @@ def run_sweep(
     _release(lock)
     first_hand = [r for r in reasons if r != "another rank stopped"]
     return RunSummary(
-        path=path,
+        path=run.path,
         n_tasks=config.n_tasks,
-        skipped=skipped,
+        skipped=run.skipped,
         trained=int(totals[0]),
         diverged=int(totals[1]),
-        pending=n_todo_tasks - int(totals[0]),
+        pending=run.n_todo_tasks - int(totals[0]),
         seconds=time.monotonic() - t0,
-        parallel_io=writer.parallel_io,
-        n_ranks=size,
+        parallel_io=run.writer.parallel_io,
+        n_ranks=comm.Get_size(),
         schedule=config.sweep.schedule,
         stopped=(first_hand or reasons or [None])[0],
         notes=tuple(n for n in [lock.note if lock else None] if n),
