@@ -87,8 +87,12 @@ def level_sets(clusters: list[Cluster], detected: bool, size: int) -> list[Level
 
 @lru_cache(maxsize=32)
 def reference_levels(ensemble: str, n: int) -> np.ndarray:
-    """REFERENCE_ROWS sorted spectra of n levels of `ensemble` (fixed seed; read-only, cached)."""
-    x = rmt.sample_levels(ensemble, n, _SEEDS[ensemble], REFERENCE_ROWS)
+    """REFERENCE_ROWS sorted spectra of n levels of `ensemble` (fixed seed; read-only, cached).
+
+    Drawn from the tridiagonal β-Hermite model (rmt.ensembles; the GOE/GUE eigenvalue law at a cost
+    linear in n, up to an overall scale): every use here is scale-free (ratios, unfolded Σ², Δ₃ and
+    form factor, the edge standardised by its own pooled moments)."""
+    x = rmt.sample_levels(ensemble, n, _SEEDS[ensemble], REFERENCE_ROWS, sampler="tridiagonal")
     x.setflags(write=False)
     return x
 
