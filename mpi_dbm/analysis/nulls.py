@@ -125,11 +125,11 @@ def _null_count(rows: int, n: int) -> int:
     return max(MIN_NULL_ENSEMBLES, min(NULL_ENSEMBLES, NULL_LEVEL_BUDGET // max(1, rows * n)))
 
 
-def _jackknife(levels: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
-    keys = tuple(STATISTICS)
+def _jackknife(levels: np.ndarray, statistic: rnulls.Statistic) -> tuple[dict[str, float], dict[str, float]]:
+    keys = tuple(statistic(levels))
 
     def stat(rows: np.ndarray) -> np.ndarray:
-        got = spacing_statistics(rows)
+        got = statistic(rows)
         return np.array([got[k] for k in keys])
 
     res = rmt.jackknife(levels, stat, n_blocks=min(levels.shape[0], JACKKNIFE_BLOCKS))
@@ -138,11 +138,13 @@ def _jackknife(levels: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
     return dict(zip(keys, value.tolist(), strict=True)), dict(zip(keys, err.tolist(), strict=True))
 
 
-def _shuffled(measured: np.ndarray, shuffled: np.ndarray, alpha: float) -> dict[str, dict[str, Any]]:
-    m, m_err = _jackknife(measured)
-    s, s_err = _jackknife(shuffled)
+def _shuffled(
+    measured: np.ndarray, shuffled: np.ndarray, alpha: float, statistic: rnulls.Statistic
+) -> dict[str, dict[str, Any]]:
+    m, m_err = _jackknife(measured, statistic)
+    s, s_err = _jackknife(shuffled, statistic)
     out = {}
-    for key in STATISTICS:
+    for key in m:
         se = math.hypot(m_err[key], s_err[key])
         z = (m[key] - s[key]) / se if se > 0 else math.nan
         p = float(2.0 * norm.sf(abs(z))) if math.isfinite(z) else math.nan
@@ -157,26 +159,27 @@ def _shuffled(measured: np.ndarray, shuffled: np.ndarray, alpha: float) -> dict[
     return out
 
 
-def null_comparison(
-    levels: np.ndarray, shuffled: np.ndarray | None, alpha: float, key: tuple[int, ...] = ()
+def _against_nulls(
+    levels: np.ndarray,
+    shuffled: np.ndarray | None,
+    alpha: float,
+    seed_key: tuple[int, ...],
+    statistic: rnulls.Statistic,
+    models: tuple[rnulls.NullModel, ...],
 ) -> dict[str, Any]:
-    """Measured spacing statistics of independent level rows (replicas, n) beside the GOE,
-    Wishart and (when given) shuffled-entry nulls; ``key`` (ints) makes the null seeds of
-    different level sets differ."""
+    """The one null test: ``statistic`` of independent level rows (rows, n) beside K ensembles of
+    each null model (rmt.nulls.compare) and, when given, the shuffled-entry spectra (jackknife)."""
     rows, n = levels.shape
     k = _null_count(rows, n)
-    measured = spacing_statistics(levels)
+    measured = statistic(levels)
     stats: dict[str, dict[str, Any]] = {key_: {"measured": v} for key_, v in measured.items()}
-    models: dict[str, Any] = {}
-    for i, name in enumerate(rnulls.NULL_MODELS):
-        model = rnulls.matched_null(name, levels)
-        seed = np.random.SeedSequence(NULL_SEED, spawn_key=(i, rows, n, *key))
-        values = rnulls.null_distribution(spacing_statistics, model, rows, k, seed)
-        models[name] = model.record()
+    for i, model in enumerate(models):
+        seed = np.random.SeedSequence(NULL_SEED, spawn_key=(i, rows, n, *seed_key))
+        values = rnulls.null_distribution(statistic, model, rows, k, seed)
         for stat, v in values.items():
-            stats[stat][name] = rnulls.compare(measured[stat], v, alpha).record()
+            stats[stat][model.name] = rnulls.compare(measured[stat], v, alpha).record()
     if shuffled is not None and shuffled.shape[0] >= 2:
-        for stat, rec in _shuffled(levels, shuffled, alpha).items():
+        for stat, rec in _shuffled(levels, shuffled, alpha, statistic).items():
             stats[stat]["shuffled"] = rec
         shuffled_note = None
     else:
@@ -184,10 +187,87 @@ def null_comparison(
     return {
         "rows": rows,
         "k": k,
-        "models": models,
+        "models": {m.name: m.record() for m in models},
         "statistics": stats,
         "shuffled_note": shuffled_note,
     }
+
+
+def null_comparison(
+    levels: np.ndarray, shuffled: np.ndarray | None, alpha: float, key: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """Measured spacing statistics of independent level rows (replicas, n) beside the GOE,
+    Wishart and (when given) shuffled-entry nulls; ``key`` (ints) makes the null seeds of
+    different level sets differ."""
+    models = tuple(rnulls.matched_null(name, levels) for name in rnulls.NULL_MODELS)
+    return _against_nulls(levels, shuffled, alpha, key, spacing_statistics, models)
+
+
+# -- clusters of 2-7 levels (pairs: the seed paper's statistics; 3-7 levels: <r~>) ---------------
+
+#: pair statistic key -> what it is (spacings s = λ₂ − λ₁ normalised by their mean)
+PAIR_STATISTICS = {
+    "s2": "<s^2> (<S^2>/<S>^2)",
+    "ps_ks_goe": "P(s): KS distance to the Wigner surmise",
+    "beta": "beta (small s)",
+}
+#: cluster (3-7 levels) statistic key -> what it is
+CLUSTER_STATISTICS = {"rtilde": "<r~>"}
+#: largest cluster with its own null comparison (level sets of 8 or more levels have theirs)
+MAX_CLUSTER_LEVELS = 7
+#: fewest replicas (one spectrum each) a cluster's null comparison needs
+MIN_CLUSTER_ROWS = 3
+
+
+def pair_statistics(levels: np.ndarray) -> dict[str, float]:
+    """PAIR_STATISTICS of pair rows (rows, 2): s = λ₂ − λ₁ over ⟨s⟩; ⟨s²⟩ (2×2 GOE 4/π, Poisson 2),
+    the KS distance to the β = 1 Wigner surmise (the exact spacing law of the 2×2 GOE) and the
+    small-s exponent β (rmt.beta_from_small_s; NaN with fewer than 5 small spacings)."""
+    x = np.sort(np.asarray(levels, dtype=float), axis=1)
+    s = x[:, 1] - x[:, 0]
+    s = s[np.isfinite(s)]
+    if s.size < 2 or not s.mean() > 0:
+        return dict.fromkeys(PAIR_STATISTICS, math.nan)
+    s = s / s.mean()
+    return {"s2": float(np.mean(s**2)), "ps_ks_goe": ks_distance(s), "beta": _beta(s)}
+
+
+def cluster_ratio_statistics(levels: np.ndarray) -> dict[str, float]:
+    """CLUSTER_STATISTICS of cluster rows (rows, n), n ≥ 3: ⟨r̃⟩ over every ratio of every row."""
+    x = np.sort(np.asarray(levels, dtype=float), axis=1)
+    return {"rtilde": float(np.nanmean(rmt.nth_rtildes(x, 1)))}
+
+
+def cluster_nulls(
+    rows: np.ndarray, shuffled: np.ndarray | None, alpha: float, key: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """A cluster's statistics (pairs: PAIR_STATISTICS, n ≥ 3: CLUSTER_STATISTICS) on one spectrum
+    per replica (the last measurement of rows (replicas, window, n)) beside the Wishart null
+    (rmt.nulls.gram_null: m matched to mean and variance), the GOE null of the same n (for a pair
+    the 2×2 GOE, whose spacing law is the Wigner surmise: also the theory reference) and the
+    shuffled-entry null (the same levels of NAME.shuffled, (replicas, window, n)) if given;
+    ``{"not_enough_data": ...}`` when fewer than MIN_CLUSTER_ROWS replicas or no spread."""
+    last = _last_rows(rows)
+    n = last.shape[1]
+    if last.shape[0] < MIN_CLUSTER_ROWS:
+        need = rmt.InsufficientDataError(MIN_CLUSTER_ROWS, last.shape[0], "replicas (one spectrum each)")
+        return {"not_enough_data": str(need)}
+    if n < 2 or not np.ptp(last, axis=1).max() > 0:
+        return {"not_enough_data": "the cluster has no spacings with spread"}
+    statistic = pair_statistics if n == 2 else cluster_ratio_statistics
+    models = (rnulls.gram_null(last), rnulls.matched_null("goe", last))
+    sh = _last_rows(shuffled) if shuffled is not None else None
+    rec = _against_nulls(last, sh, alpha, (2, *key), statistic, models)
+    labels = PAIR_STATISTICS if n == 2 else CLUSTER_STATISTICS
+    rec["verdict"] = null_verdict(rec, labels)[1]
+    return rec
+
+
+def _last_rows(rows: np.ndarray) -> np.ndarray:
+    """One sorted spectrum per replica (the last measurement) of finite (replicas, window, n)."""
+    r = np.asarray(rows, dtype=float)
+    r = r[np.isfinite(r).all(axis=(1, 2))]
+    return np.sort(r[:, -1, :], axis=1)
 
 
 # -- results files with NAME.shuffled -----------------------------------------------------------
@@ -227,10 +307,11 @@ def _verdict_part(label: str, rec: dict[str, Any]) -> str:
     return f"{label} = {rec['measured']:.4g}: " + ", ".join(said)
 
 
-def null_verdict(rec: dict[str, Any]) -> tuple[str, str]:
-    """(status, detail) of a level set's null comparison: "info" (no theory decides); the detail
-    says per statistic whether the measured value is distinguishable from each null."""
-    parts = [_verdict_part(label, rec["statistics"][key]) for key, label in STATISTICS.items()]
+def null_verdict(rec: dict[str, Any], labels: Mapping[str, str] = STATISTICS) -> tuple[str, str]:
+    """(status, detail) of a level set's (or cluster's, with its ``labels``) null comparison:
+    "info" (no theory decides); the detail says per statistic whether the measured value is
+    distinguishable from each null."""
+    parts = [_verdict_part(label, rec["statistics"][key]) for key, label in labels.items()]
     if rec["shuffled_note"]:
         parts.append(f"shuffled-entry null: {rec['shuffled_note']}")
     parts.append(f"{rec['k']} null ensembles of {rec['rows']} spectra each")

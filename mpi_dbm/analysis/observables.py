@@ -19,6 +19,7 @@ import numpy as np
 from .. import rmt
 from ..rmt.resample import Statistic
 from .expect import UNIVERSAL_SLOPES, Cluster, cluster_rms_slope
+from .nulls import MAX_CLUSTER_LEVELS, cluster_nulls
 
 N_JACKKNIFE_BLOCKS = 50
 #: widths, spacings and fits need this many realisations (a variance of two values has one
@@ -63,6 +64,7 @@ class ClusterStats:
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)
     spacings: np.ndarray | None = None  # normalised pair spacings s (for plots)
     missing: dict[str, str] = field(default_factory=dict)  # statistic -> "not enough data: ..."
+    nulls: dict[str, Any] | None = None  # pair/cluster statistics beside their nulls (analysis.nulls)
 
     def attempt(self, name: str, compute: Callable[[], T]) -> T | None:
         """`compute()`, or None with the reason under `missing[name]` when the data are too few."""
@@ -85,6 +87,7 @@ class ClusterStats:
             "fits": self.fits,
             "tests": self.tests,
             "not_enough_data": self.missing,
+            **({"nulls": self.nulls} if self.nulls is not None else {}),
         }
 
 
@@ -94,8 +97,10 @@ def cluster_stats(
     v: float | None,
     shift: float | None,
     alpha: float,
+    shuffled: np.ndarray | None = None,
 ) -> ClusterStats:
-    """rows: (replicas, window, n) levels of this cluster; v: predicted GOE variance (or None)."""
+    """rows: (replicas, window, n) levels of this cluster; v: predicted GOE variance (or None);
+    shuffled: the same levels of NAME.shuffled (entry-shuffled matrices), if the file has them."""
     n = cluster.n
     flat = rows.reshape(-1, n)
     stats = ClusterStats(cluster, flat.shape[0])
@@ -122,6 +127,8 @@ def cluster_stats(
         _pair(rows, stats, v, alpha)
     else:
         _cluster(rows, stats, v, alpha)
+    if 2 <= n <= MAX_CLUSTER_LEVELS:  # larger sets: the level-set nulls (analysis.spectral)
+        stats.nulls = cluster_nulls(rows, shuffled, alpha, (cluster.start, cluster.stop))
     return stats
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "NullModel",
     "compare",
     "goe_null",
+    "gram_null",
     "laguerre_eigenvalues",
     "matched_null",
     "null_distribution",
@@ -62,6 +63,8 @@ __all__ = [
 NULL_MODELS = ("goe", "wishart")
 #: smallest Wishart ratio q = n/m sampled (m ≤ n/Q_MIN columns)
 Q_MIN = 0.1
+#: most columns of the cluster Wishart null (beyond, W Wᵀ/m is GOE-like to within sampling noise)
+M_MAX = 1_000_000
 #: pooled values the Marchenko-Pastur fit of the Wishart match uses (quantiles beyond)
 FIT_VALUES = 20_000
 #: fewest finite null values a comparison rests on
@@ -184,6 +187,30 @@ def matched_null(name: str, levels: np.ndarray, q: float | None = None) -> NullM
     if name != "wishart":
         raise ValueError(f"unknown null model {name!r}; expected one of {NULL_MODELS}")
     return NullModel("wishart", n, _wishart_params(x, n, q))
+
+
+def gram_null(levels: np.ndarray) -> NullModel:
+    """The Wishart null of a small cluster of levels (rows, n), n ≥ 2: the unshifted Gram matrix
+    W Wᵀ/m (W n×m, iid N(0, s²)) whose eigenvalues have the cluster's pooled mean and variance.
+    Pooled over the n levels, E[λ] = s² and Var[λ] = s⁴(n + 1)/m, so s² = ⟨x⟩ and
+    m = (n + 1)⟨x⟩²/Var, clipped to [n, M_MAX]. Where m would be < n (or ⟨x⟩ ≤ 0) it is n (the
+    square Gram matrix) and the scale and a shift c match mean and variance:
+    s² = √(Var·n/(n + 1)), c = ⟨x⟩ − s². Every statistic compared (⟨s²⟩/⟨s⟩², P(s), β, ⟨r̃⟩) is
+    invariant under shift and scale, so m is the only parameter that matters."""
+    n, x = _pooled(levels)
+    mean, var = float(x.mean()), float(x.var())
+    if n < 2 or not var > 0:
+        raise ValueError("a Gram null needs a cluster of n >= 2 levels with spread")
+    m_matched = (n + 1) * mean**2 / var if mean > 0 else 0.0
+    if m_matched >= n:
+        m = int(min(round(m_matched), M_MAX))
+        scale, shift, how = mean, 0.0, "unshifted: s^2 = mean, m = (n+1) mean^2/var"
+    else:
+        m = n
+        scale = math.sqrt(var * n / (n + 1))
+        shift, how = mean - scale, "m = n (matched m < n): s^2, c from mean and variance"
+    params = {"q": n / m, "scale": scale, "shift": shift, "m": float(m), "m_matched": m_matched, "match": how}
+    return NullModel("wishart", n, params)
 
 
 def null_distribution(
