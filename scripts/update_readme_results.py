@@ -27,6 +27,7 @@ README_FIGURES = (
     "repro_semicircles.png",
     "repro_linear.png",
     "repro_initial.png",
+    "repro_phases.png",
 )
 
 
