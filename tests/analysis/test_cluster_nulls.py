@@ -137,3 +137,23 @@ def test_analyze_fills_the_shuffled_column_of_clusters_from_name_shuffled(tmp_pa
     for rec in cluster_records(summary):
         assert rec["nulls"]["shuffled_note"] is None
         assert "shuffled" in rec["nulls"]["statistics"]["s2"]
+
+
+def test_gram_null_matches_mean_and_variance_or_falls_back_to_a_shifted_square_gram():
+    """m = (n + 1)⟨x⟩²/Var x with s² = ⟨x⟩ and no shift; a cluster too wide for m ≥ n (or not
+    positive) gets m = n with the scale and shift matched; samples have the matched moments."""
+    rng = gen(16, 8)
+    narrow = 5.0 + 0.1 * goe_blocks(rng, 3, (2000,))
+    model = gram_null(narrow)
+    x = narrow.ravel()
+    assert model.params["shift"] == 0.0
+    assert model.params["m"] == round(4 * x.mean() ** 2 / x.var())
+    wide = goe_blocks(rng, 3, (2000,))  # centred at 0: not a Gram spectrum
+    fallback = gram_null(wide)
+    assert fallback.params["m"] == 3 and fallback.params["shift"] != 0.0
+    for m, levels in ((model, narrow), (fallback, wide)):
+        sample = m.sample(gen(16, 9), 4000).ravel()
+        ref = levels.ravel()
+        # moments of 12000 draws against the data's: within 5 standard errors
+        assert abs(sample.mean() - ref.mean()) < 5 * ref.std() / np.sqrt(ref.size)
+        assert sample.var() == pytest.approx(ref.var(), rel=0.1)
