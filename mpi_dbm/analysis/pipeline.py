@@ -17,7 +17,7 @@ import numpy as np
 
 from .data import Dataset, load
 from .expect import Cluster, Expectation, detect_clusters, expectation_for
-from .nulls import without_shuffled
+from .nulls import shuffled_rows, without_shuffled
 from .observables import ClusterStats, cluster_stats
 from .phase_diagram import of_dataset
 from .result import (
@@ -78,7 +78,10 @@ def analyze(path: str | Path, parameters: AnalysisParameters | None = None) -> A
             for c in vclusters[p.variant][name]:
                 v = exp.variance(name, c, p.learning_rate, p.batch_size)
                 shift = exp.shift(name, c, p.learning_rate, p.batch_size)
-                rows.append(cluster_stats(_cluster_rows(p, name, c), c, v, shift, params.alpha))
+                shuffled = shuffled_rows(p.samples, name, c.start, c.stop)  # NAME.shuffled: its null
+                rows.append(
+                    cluster_stats(_cluster_rows(p, name, c), c, v, shift, params.alpha, shuffled=shuffled)
+                )
             stats[(name, p.index)] = rows
             universality[(name, p.index)] = _universality(rows, params.alpha)
 

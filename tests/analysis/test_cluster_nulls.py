@@ -124,11 +124,6 @@ def test_too_few_replicas_say_so():
     assert "not enough data" in rec["not_enough_data"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline.analyze does not yet hand NAME.shuffled to cluster_stats(shuffled=...): "
-    "one argument, shuffled_rows(p.samples, name, c.start, c.stop), in pipeline.py",
-)
 def test_analyze_fills_the_shuffled_column_of_clusters_from_name_shuffled(tmp_path):
     rng = gen(16, 7)
     blocks = np.stack([goe_blocks(rng, 2, (REPLICAS, 2)) for _ in CENTRES])
