@@ -18,6 +18,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import MPI_ENV, TINY
 
@@ -106,6 +107,18 @@ def test_every_command_runs_from_a_wheel_in_an_empty_directory(wheel_env):
     assert "18 done" in _ok(_run(wheel_env, "status", "tiny.h5"))
     _ok(_run(wheel_env, "analyze", "tiny.h5", "-o", "tiny_report"))
     assert (work / "tiny_report" / "report.html").is_file()
+    # weights trained elsewhere: a directory of configurations imported, verified, analysed
+    release = work / "release"
+    release.mkdir()
+    gen = np.random.default_rng(np.random.SeedSequence(14))
+    for i, noise in enumerate((0.05, 0.1)):
+        np.savez(
+            release / f"cfg{i}.npz", W=gen.normal(size=(12, 3, 6, 6)), lr=0.1, batch_size=16, noise=noise
+        )
+    _ok(_run(wheel_env, "import", "release", "--key", "W", "--lr-key", "lr", "--bs-key", "batch_size",
+             "--param-key", "noise", "-o", "release.h5"))  # fmt: skip
+    assert "intact" in _ok(_run(wheel_env, "verify", "release.h5"))
+    _ok(_run(wheel_env, "analyze", "release.h5", "-o", "release_report"))
     # chunks of an array job, merged
     for i in (1, 2):
         _ok(_run(wheel_env, "run", "tiny.toml", "-o", f"chunk{i}.h5", "--chunk", f"{i}/2"))
