@@ -24,6 +24,7 @@ README_FIGURES = (
     "repro_spacings.png",
     "repro_scaling.png",
     "repro_shifts.png",
+    "repro_chain_lag.png",
     "repro_semicircles.png",
     "repro_linear.png",
     "repro_initial.png",

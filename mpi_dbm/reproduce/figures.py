@@ -1,8 +1,8 @@
 """Figures of the reproduction page (`mpi-dbm reproduce`), in the style of the papers' figures.
 
-The only other module besides `report.py` that imports matplotlib (Agg). Each `fig_*` takes the
-Reproduction, writes one small PNG into outdir and returns (file, title, caption), or None when
-its experiments were not run. Figures are kept small (≈ 80 dpi, few points) for the README.
+The only other module besides `report.py` that imports matplotlib (Agg; figure_lag.py and
+report_phases.py draw with the pyplot handed in). Each `fig_*` writes one small PNG (≈ 80 dpi)
+into outdir and returns (file, title, caption), or None when its experiments were not run.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..rmt.calibration import semicircle_fit_factor
 from .checks.multilayer import diagram_of
 from .data import ExperimentData, PointRef, centre_of, kappa_of, paper_grid, same_cluster
 from .figure_data import is_alpha_scan, scaling_sets, series
+from .figure_lag import chain_lag_figure
 
 if TYPE_CHECKING:
     from .reproduction import Reproduction
@@ -462,16 +463,10 @@ def fig_collapse(rep: Reproduction, outdir: Path) -> Figure | None:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(5.0, 3.0))
+    bins = np.linspace(0.6, 5.6, 140)
     for p, c in zip([q for q in pts if q is not None], ["C0", "C1", "C2", "C3"], strict=False):
-        x = p.point.samples["X"].ravel()
-        _hist(
-            ax,
-            x[np.isfinite(x)],
-            np.linspace(0.6, 5.6, 140),
-            c,
-            f"({p.alpha:g}, {p.bs}), α/|B| = {p.T:g}",
-            lw=0.8,
-        )
+        x = p.point.samples["X"].ravel()  # _hist drops the non-finite values
+        _hist(ax, x, bins, c, f"({p.alpha:g}, {p.bs}), α/|B| = {p.T:g}", lw=0.8)
     ax.set_xlabel("eigenvalues x of WᵀW")
     ax.set_title("GRBM spectrum at equal α/|B| (and doubled α)")
     ax.legend()
@@ -490,6 +485,7 @@ def make_figures(rep: Reproduction, outdir: Path) -> list[Figure]:
         fig_spacings,
         fig_scaling,
         fig_shifts,
+        lambda r, o: chain_lag_figure(r.experiments, o, _plt()),  # item 9c (figure_lag.py)
         fig_semicircles,
         fig_linear,
         fig_initial,

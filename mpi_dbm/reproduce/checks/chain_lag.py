@@ -53,14 +53,17 @@ def check(ex: Experiments) -> Rows:
     rows["9c"].note = (
         "Relative shift = (⟨x⟩ − x*)/δx_§2.6 of the n = 8 cluster at α/|B| = 0.005 (300 replicas per "
         "variant, window t ∈ [20, 70]), per sampler and k: "
-        + ", ".join(f"{s} k={k}: {v:.3f} ± {e:.3f}" for (s, k), (v, e) in sorted(_by_variant(exp).items()))
+        + ", ".join(
+            f"{s} k={k}: {v:.3f} ± {e:.3f}" for (s, k), (v, e) in sorted(relative_shifts(exp).items())
+        )
         + ". One α/|B|, so O(α/|B|)² corrections stay in every value alike; the comparison between "
         "samplers is what decides. The chain correlation per update is (4/9)^k: 0.44, 0.088, 0.0003."
     )
     return rows
 
 
-def _by_variant(exp: ExperimentData) -> dict[tuple[str, int], tuple[float, float]]:
+def relative_shifts(exp: ExperimentData) -> dict[tuple[str, int], tuple[float, float]]:
+    """(sampler, k) -> (relative shift, error) of every variant of the experiment (also the figure's)."""
     out = {}
     for p in exp.points:
         if (rel := relative_shift(p)) is not None:
@@ -69,7 +72,7 @@ def _by_variant(exp: ExperimentData) -> dict[tuple[str, int], tuple[float, float
 
 
 def _parts(exp: ExperimentData) -> list[Part]:
-    got = _by_variant(exp)
+    got = relative_shifts(exp)
     parts: list[Part] = []
     exact = next((v for (s, _), v in got.items() if s == "exact"), None)
     if exact is not None:
