@@ -77,7 +77,10 @@ def clusters_of(levels: np.ndarray, unit: str) -> list[Cluster]:
 class Expectation:
     """Base: no theory (clusters are detected from the data, no predictions)."""
 
-    description = "no theory for this model and spectrum: clusters detected from the data"
+    description = (
+        "no theory for this model and spectrum: clusters detected from the data; measured statistics "
+        "and random-matrix comparisons (with their null models) only, no theory verdicts apply"
+    )
 
     def __init__(self, config: Config) -> None:
         self.config = config
