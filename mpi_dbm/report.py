@@ -23,6 +23,7 @@ from .analysis.pipeline import Analysis
 from .errors import DependencyError
 from .report_html import write_html
 from .report_phases import phases_figure
+from .scan import parameters_label
 
 __all__ = [
     "fig_dyson",
@@ -100,7 +101,7 @@ def _stats_of(a: Analysis, name: str) -> list[ClusterStats]:
 
 def _point_label(p: PointData) -> str:
     """α, |B|, α/|B| and the point's scanned parameters (if the sweep has a scan)."""
-    scanned = p.label.split(") ", 1)[1] if p.parameters else ""
+    scanned = parameters_label(p.parameters)
     return f"α={p.learning_rate:g}, |B|={p.batch_size}, α/|B|={p.temperature:.3g}" + (
         f"; {scanned}" if scanned else ""
     )
@@ -267,7 +268,7 @@ def fig_shifts(a: Analysis, name: str, outdir: Path) -> str | None:
                 pred_val = tr_pred[1] if tr_pred is not None else (c.centre + pred) / c.centre
             else:
                 pred_val = math.nan
-            series = c.label + (f"; {p.label.split(') ', 1)[1]}" if p.parameters else "")
+            series = c.label + (f"; {parameters_label(p.parameters)}" if p.parameters else "")
             rows.append((series, p.temperature, val, err_ratio, label, pred_val))
     if not rows:
         return None

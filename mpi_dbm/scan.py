@@ -80,11 +80,16 @@ class Variant:
     train: Any  # config.TrainConfig
 
     def label(self) -> str:
-        return ", ".join(f"{k.split('.', 1)[1]}={format_value(v)}" for k, v in self.parameters)
+        return parameters_label(self.parameters)
 
 
 def format_value(value: Scalar) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def parameters_label(parameters: Sequence[tuple[str, Scalar]]) -> str:
+    """The scanned values without their table names: "noise_strength=0.05, data_set=1"."""
+    return ", ".join(f"{k.split('.', 1)[1]}={format_value(v)}" for k, v in parameters)
 
 
 def _is_scalar(value: Any) -> bool:

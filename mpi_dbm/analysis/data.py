@@ -15,6 +15,7 @@ import numpy as np
 
 from ..config import Config
 from ..errors import ResultsFileError
+from ..scan import parameters_label
 from ..store import DIVERGED, DONE, PENDING, open_results
 
 
@@ -42,10 +43,8 @@ class PointData:
     @property
     def label(self) -> str:
         """ "(α, |B|)", followed by the scanned parameters, e.g. "(0.1, 16) noise_strength=0.05"."""
-        return f"({self.learning_rate:g}, {self.batch_size})" + "".join(
-            f" {k.split('.', 1)[1]}={v:g}" if isinstance(v, float) else f" {k.split('.', 1)[1]}={v}"
-            for k, v in self.parameters
-        )
+        scanned = f" {parameters_label(self.parameters)}" if self.parameters else ""
+        return f"({self.learning_rate:g}, {self.batch_size}){scanned}"
 
     def realisations(self, name: str) -> np.ndarray:
         """(n_done · n_window, size): every selected measurement of every replica as a row."""
