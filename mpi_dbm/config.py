@@ -86,9 +86,6 @@ class Config:
     def n_tasks(self) -> int:
         return len(self.points) * self.sweep.replicas
 
-    def variant_of(self, point: int) -> Variant:
-        return self.variants[self.points[point].variant]
-
     @property
     def scanned_keys(self) -> tuple[str, ...]:
         """The scanned [model]/[target]/[train] keys, "model.noise_strength" etc. (not α, |B|)."""

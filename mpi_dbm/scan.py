@@ -55,10 +55,6 @@ class Scan:
         """The scanned [model]/[target]/[train] keys (not α, |B|)."""
         return tuple(k for k in self.keys if k not in AXIS_KEYS)
 
-    @property
-    def has_axes(self) -> bool:
-        return "learning_rate" in self.keys
-
     def entries(self) -> list[dict[str, Scalar]]:
         """One mapping key -> value per scan entry, in point order."""
         if self.combine == "zip":
