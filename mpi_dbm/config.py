@@ -86,6 +86,10 @@ class Config:
     def n_tasks(self) -> int:
         return len(self.points) * self.sweep.replicas
 
+    def variant_of(self, point: int) -> Variant:
+        """The scan variant (parameter set) of point `point`."""
+        return self.variants[self.points[point].variant]
+
     @property
     def scanned_keys(self) -> tuple[str, ...]:
         """The scanned [model]/[target]/[train] keys, "model.noise_strength" etc. (not α, |B|)."""
