@@ -291,3 +291,12 @@ def test_train_data_set_draws_another_shared_data_set_and_can_be_scanned():
     assert not np.array_equal(built[0].teacher, built[1].teacher)
     same = VariantModels(parse(TS))[0]
     np.testing.assert_array_equal(same.teacher, built[0].teacher)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("-1", "must be >= 0"), ("1.5", "must be an integer"), ('"a"', "must be an integer")],
+)
+def test_a_bad_data_set_gets_one_message(value, message):
+    with pytest.raises(ConfigError, match=r"\[train\] data_set: " + message):
+        parse(TS.replace("measure_every = 20", f"measure_every = 20\ndata_set = {value}"))
