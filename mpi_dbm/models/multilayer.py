@@ -39,6 +39,7 @@ import numpy as np
 
 from ..streams import ReplicaStreams
 from ..tables import MAX_DIMENSION, MAX_SCALE, Table
+from . import multilayer_step
 from .base import NON_FINITE, OUTSIDE_REGION, STABLE, Measurement, Model, SpectrumInfo
 from .teacher_student import child_seed
 
@@ -48,40 +49,30 @@ ACTIVATIONS = ("tanh", "relu", "identity")
 
 
 Forward = Callable[[np.ndarray, np.ndarray], None]  # (pre, out): out ← φ(pre)
-Deriv = Callable[[np.ndarray, np.ndarray], None]  # (pre, out): out ← φ'(pre), given out = φ(pre)
 
 
-def activation(name: str) -> tuple[Forward, Deriv]:
-    """φ and its derivative for `name` in ACTIVATIONS, both writing into `out` (no allocation)."""
+def activation(name: str) -> Forward:
+    """φ for `name` in ACTIVATIONS, writing into `out` (no allocation). Its derivative is part of
+    the step (multilayer_step.py: tanh' = 1 − tanh², relu' = step function, 0 at 0)."""
     if name == "tanh":
 
         def tanh(pre: np.ndarray, out: np.ndarray) -> None:
             np.tanh(pre, out=out)
 
-        def tanh_deriv(pre: np.ndarray, out: np.ndarray) -> None:  # 1 − tanh²
-            np.square(out, out=out)
-            np.subtract(1.0, out, out=out)
-
-        return tanh, tanh_deriv
+        return tanh
     if name == "relu":
 
         def relu(pre: np.ndarray, out: np.ndarray) -> None:
             np.maximum(pre, 0.0, out=out)
 
-        def relu_deriv(pre: np.ndarray, out: np.ndarray) -> None:  # step function (0 at 0)
-            np.greater(pre, 0.0, out=out, casting="unsafe")
-
-        return relu, relu_deriv
+        return relu
     if name != "identity":
         raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
 
     def identity(pre: np.ndarray, out: np.ndarray) -> None:
         np.copyto(out, pre)
 
-    def identity_deriv(pre: np.ndarray, out: np.ndarray) -> None:
-        out.fill(1.0)
-
-    return identity, identity_deriv
+    return identity
 
 
 def apply(forward: Forward, pre: np.ndarray) -> np.ndarray:
@@ -170,21 +161,24 @@ def parse(model: Table, target: Table) -> MultilayerSpec:
 
 @dataclass
 class MultilayerState:
-    W: np.ndarray  # (R, K, L) trained middle matrix
+    WT: np.ndarray  # (R, L, K) trained middle matrix, transposed (the step's layout)
     Z: np.ndarray  # (R, 1, K) fixed output layer (shared with the teacher)
-    Zt: np.ndarray  # (R, K, 1) the same, as a column
     a: np.ndarray  # (n_batches, R, |B|, L) first-layer activations φ(M x), minibatch-major
     y: np.ndarray  # (n_batches, R, |B|, 1) teacher targets
     step: int
     worst: np.ndarray  # (R,) largest Σ_b (ŷ_b − y_b)² of a minibatch since the last check
     batch_size: int
     parked: np.ndarray  # (R,) bool: diverged replicas, held at W = 0
-    any_parked: bool  # parked.any(), kept by park() (a per-step np.any costs ~1 % of a step)
     # work buffers of one step
     pre: np.ndarray  # (R, |B|, K)
     h: np.ndarray  # (R, |B|, K)
-    err: np.ndarray  # (R, |B|, 1)
-    grad: np.ndarray  # (R, K, L)
+    err: np.ndarray  # (R, |B|)
+    stepper: multilayer_step.Stepper  # one update of the stack, on these arrays
+
+    @property
+    def W(self) -> np.ndarray:
+        """(R, K, L): the trained matrices (a view of WT)."""
+        return self.WT.transpose(0, 2, 1)
 
 
 class Multilayer(Model):
@@ -194,7 +188,7 @@ class Multilayer(Model):
 
     def __init__(self, spec: MultilayerSpec, shared_seed: np.random.SeedSequence) -> None:
         self.spec = spec
-        self.phi, self.dphi = activation(spec.activation)
+        self.phi = activation(spec.activation)
 
     @property
     def spectra(self) -> tuple[SpectrumInfo, ...]:
@@ -240,21 +234,22 @@ class Multilayer(Model):
             y[:, r, :, 0] = y_r.reshape(nb, batch_size)
             Z[r, 0] = z_r
         W = np.stack([g.standard_normal((K, L)) for g in streams.init]) * (s.init_width / np.sqrt(L))
+        WT = np.ascontiguousarray(W.transpose(0, 2, 1))
+        pre, h = np.empty((n_rep, batch_size, K)), np.empty((n_rep, batch_size, K))
+        err, worst, parked = np.empty((n_rep, batch_size)), np.zeros(n_rep), np.zeros(n_rep, dtype=bool)
         return MultilayerState(
-            W=W,
+            WT=WT,
             Z=Z,
-            Zt=np.ascontiguousarray(Z.transpose(0, 2, 1)),
             a=a,
             y=y,
             step=0,
-            worst=np.zeros(n_rep),
+            worst=worst,
             batch_size=batch_size,
-            parked=np.zeros(n_rep, dtype=bool),
-            any_parked=False,
-            pre=np.empty((n_rep, batch_size, K)),
-            h=np.empty((n_rep, batch_size, K)),
-            err=np.empty((n_rep, batch_size, 1)),
-            grad=np.empty((n_rep, K, L)),
+            parked=parked,
+            pre=pre,
+            h=h,
+            err=err,
+            stepper=multilayer_step.stepper(a, WT, pre, h, Z, y, err, worst, parked, self.phi, s.activation),
         )
 
     # -- dynamics ----------------------------------------------------------------
@@ -263,21 +258,7 @@ class Multilayer(Model):
     ) -> None:
         k = state.step % self.spec.batches_per_epoch
         state.step += 1
-        a, pre, h, err = state.a[k], state.pre, state.h, state.err
-        np.matmul(a, state.W.transpose(0, 2, 1), out=pre)  # (R, B, K): W a_b
-        self.phi(pre, h)
-        np.matmul(h, state.Zt, out=err)  # ŷ
-        err -= state.y[k]  # ŷ − y
-        # the largest Σ_b (ŷ − y)² since the last check (the loss is its 1/(2|B|)): (R, 1, 1)
-        np.maximum(state.worst, np.matmul(err.transpose(0, 2, 1), err)[:, 0, 0], out=state.worst)
-        self.dphi(pre, h)  # h ← φ'(W a)
-        err *= learning_rate / batch_size  # scale the small factor, not the K×L gradient
-        h *= err
-        h *= state.Z  # (α/|B|) δ, δ = (ŷ − y) Zᵀ ⊙ φ'(W a)
-        np.matmul(h.transpose(0, 2, 1), a, out=state.grad)  # (α/|B|) Σ_b δ_b a_bᵀ
-        state.W -= state.grad
-        if state.any_parked:
-            state.W[state.parked] = 0.0
+        state.stepper.step(k, learning_rate / batch_size)
 
     # -- observation -------------------------------------------------------------
     def measure(self, state: MultilayerState) -> Measurement:
@@ -310,5 +291,4 @@ class Multilayer(Model):
 
     def park(self, state: MultilayerState, mask: np.ndarray) -> None:
         state.parked |= mask
-        state.any_parked = bool(state.parked.any())
-        state.W[mask] = 0.0
+        state.WT[mask] = 0.0

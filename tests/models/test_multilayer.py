@@ -11,7 +11,7 @@ from conftest import run_cli
 from mpi_dbm import config, models
 from mpi_dbm.errors import ConfigError
 from mpi_dbm.models.base import OUTSIDE_REGION, STABLE
-from mpi_dbm.models.multilayer import Multilayer, activation, apply
+from mpi_dbm.models.multilayer import Multilayer, apply
 from mpi_dbm.streams import ReplicaStreams, replica_seed, shared_data_seed
 from mpi_dbm.train import train_stack
 
@@ -158,16 +158,6 @@ def test_a_target_table_is_refused():
     text = BASE.format(extra="") + '\n[target]\nkind = "lattice"\n'
     with pytest.raises(ConfigError, match="target"):
         config.parse_text(text)
-
-
-def test_activation_derivatives_match_finite_differences():
-    x = np.linspace(-3, 3, 61) + 0.013  # avoid ReLU's kink at 0
-    for name in ("tanh", "relu", "identity"):
-        fwd, deriv = activation(name)
-        out = apply(fwd, x)
-        deriv(x, out)
-        numeric = (apply(fwd, x + 1e-6) - apply(fwd, x - 1e-6)) / 2e-6
-        np.testing.assert_allclose(out, numeric, atol=1e-6)
 
 
 @pytest.mark.parametrize("ranks", [1, 3])

@@ -1,0 +1,128 @@
+"""One SGD step of the multilayer family for a stack of replicas (model: `multilayer.py`).
+
+    pre_b = W a_b,   h_b = φ(pre_b),   e_b = Z h_b − y_b,   worst ← max(worst, Σ_b e_b²),
+    δ_b = ((c e_b) ⊙ φ'(pre_b)) ⊙ Z,  c = α/|B|,           W ← W − Σ_b δ_b a_bᵀ
+
+(parked replicas keep W = 0). W is held transposed, WT (R, L, K): every sum runs in a fixed order
+(over l for W a_b, over k for Z h_b, over b for the gradient), each output computed alone, so a
+replica's numbers never depend on the stack it is in.
+
+Two implementations with the same bits: the compiled kernel `_multilayer_step` (C, built by
+setup.py with -ffp-contract=off; its inner loops run over the K outputs and vectorise without
+reordering any sum) and `ReferenceStepper` below, the same operations as numpy calls (one per term of
+each sum: ~70 calls per step, several times slower). The kernel is used when it was built (any
+`pip install` with a C compiler); otherwise the reference, with the same results.
+tests/models/test_multilayer_step.py checks the two against each other bit for bit.
+
+The activation φ itself is numpy's in both (the kernel calls it back); φ' is computed from h
+(tanh: 1 − h²) or pre (ReLU: 1 where pre > 0, else 0). Speed: docs/performance.md, target 10.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+try:
+    from . import _multilayer_step as _compiled
+
+    _built = True
+except ImportError:  # built without a C compiler: the reference, same bits, slower
+    _built = False
+
+__all__ = ["COMPILED", "DERIVATIVES", "ReferenceStepper", "Stepper", "stepper"]
+
+#: whether the compiled kernel is in use
+COMPILED: bool = _built
+#: φ' codes of the kernel, by activation name
+DERIVATIVES = {"tanh": 0, "relu": 1, "identity": 2}
+
+Activation = Callable[[np.ndarray, np.ndarray], None]  # (pre, h): h ← φ(pre)
+
+
+class Stepper(Protocol):
+    def step(self, k: int, rate: float) -> None:
+        """One update of every replica on minibatch k, with rate = α/|B|."""
+
+
+class ReferenceStepper:
+    """The compiled Stepper's operations as numpy calls, in the same order (same bits).
+
+    Arrays (C-contiguous float64, parked bool), kept by reference and updated in place: a
+    (nb, R, B, L) and y (nb, R, B) of the whole data set; WT (R, L, K); pre, h (R, B, K) scratch;
+    Z (R, K); err (R, B); worst (R,); parked (R,)."""
+
+    def __init__(
+        self,
+        a: np.ndarray,
+        WT: np.ndarray,
+        pre: np.ndarray,
+        h: np.ndarray,
+        Z: np.ndarray,
+        y: np.ndarray,
+        err: np.ndarray,
+        worst: np.ndarray,
+        parked: np.ndarray,
+        phi: Activation,
+        deriv: int,
+    ) -> None:
+        self.a, self.WT, self.pre, self.h, self.Z = a, WT, pre, h, Z.reshape(len(WT), -1)
+        self.y, self.err, self.worst, self.parked = y.reshape(a.shape[:3]), err, worst, parked
+        self.phi, self.deriv = phi, deriv
+
+    def step(self, k: int, rate: float) -> None:
+        a, WT, pre, h, Z, err = self.a[k], self.WT, self.pre, self.h, self.Z, self.err
+        # pre[r, b, k] = Σ_l a[r, b, l] WT[r, l, k], summed over l in order
+        np.multiply(a[:, :, 0:1], WT[:, None, 0, :], out=pre)
+        for j in range(1, a.shape[2]):
+            pre += a[:, :, j : j + 1] * WT[:, None, j, :]
+        self.phi(pre, h)
+        # err = Σ_k h_k Z_k − y (over k in order); worst ← max(worst, Σ_b err²), NaN wins
+        out = h[:, :, 0] * Z[:, None, 0]
+        for i in range(1, h.shape[2]):
+            out += h[:, :, i] * Z[:, None, i]
+        np.subtract(out, self.y[k], out=err)
+        sq = np.zeros(len(err))
+        for b in range(err.shape[1]):
+            sq += err[:, b] * err[:, b]
+        np.maximum(self.worst, sq, out=self.worst)
+        # h ← δ = ((c err) φ'(pre)) Z
+        if self.deriv == DERIVATIVES["tanh"]:
+            d = 1.0 - h * h
+        elif self.deriv == DERIVATIVES["relu"]:
+            d = np.where(pre > 0.0, 1.0, 0.0)
+        else:
+            d = np.ones_like(h)
+        np.multiply(d * (err * rate)[:, :, None], Z[:, None, :], out=h)
+        # WT ← WT − Σ_b a_b δ_bᵀ (over b in order), parked replicas untouched
+        g = a[:, 0, :, None] * h[:, 0, None, :]
+        for b in range(1, a.shape[1]):
+            g += a[:, b, :, None] * h[:, b, None, :]
+        live = ~self.parked
+        WT[live] -= g[live]
+
+
+def stepper(
+    a: np.ndarray,
+    WT: np.ndarray,
+    pre: np.ndarray,
+    h: np.ndarray,
+    Z: np.ndarray,
+    y: np.ndarray,
+    err: np.ndarray,
+    worst: np.ndarray,
+    parked: np.ndarray,
+    phi: Activation,
+    activation: str,
+    compiled: bool = COMPILED,
+) -> Stepper:
+    """The stepper of one stack's arrays (see ReferenceStepper): the compiled one if it was built
+    (and `compiled`), else the reference."""
+    deriv = DERIVATIVES[activation]
+    if compiled and COMPILED:
+        nb, R, B, L = a.shape
+        K = WT.shape[2]
+        return _compiled.Stepper(R, B, L, K, nb, a, WT, pre, h, Z, y, err, worst, parked, phi, deriv)
+    return ReferenceStepper(a, WT, pre, h, Z, y, err, worst, parked, phi, deriv)
