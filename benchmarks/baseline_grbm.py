@@ -51,3 +51,10 @@ def train_many(
         W0 = 0.1 * rng.standard_normal((n, n))
         out.append(train_realisation(W0, c_phi, rng, learning_rate, batch_size, steps))
     return out
+
+
+def train_points(points: list[tuple[float, int]], n_realisations: int, steps: int) -> None:
+    """The plain loop on a sweep's (α, |B|) points: `n_realisations` realisations per point, one
+    after another (target 9 times it against the default sweep)."""
+    for learning_rate, batch_size in points:
+        train_many(n_realisations, steps, learning_rate=learning_rate, batch_size=batch_size)
