@@ -3,8 +3,9 @@ and the cost of the paper's full grid against the authors' ~8 000 core-hours (go
 
 Family: `mpi-dbm run` of one (α, ε) point with 128 replicas at the parser's default block size,
 1 rank, timed from launch to exit (whole process), for 2·10⁵ steps (the goal) and 2·10⁴ (start-up's
-share). Baseline: benchmarks/baseline_multilayer.py,
-one seed after another with per-step numpy calls, timed in-process. Interleaved round by round.
+share). Baseline: benchmarks/baseline_multilayer.py, one seed after another with per-step numpy
+calls, timed in-process. Interleaved round by round. Then the step alone, in-process: the compiled
+kernel against its numpy reference (the fallback without a C compiler), stacks of 64 and 10.
 Rate = replica-updates per second. Full grid: 144 (α, ε) points × 10 seeds × 10⁸ updates, at
 this machine's measured rate per core; the authors report ~2 days 8 hours per point on one core.
 """
@@ -103,5 +104,46 @@ def main() -> None:
     )
 
 
+def step_rates(rounds: int, steps: int) -> None:
+    """The model's step alone, in this process: µs per replica-update of the compiled kernel and of
+    its numpy reference (the no-compiler fallback, same bits) in stacks of 64 (the default block) and
+    10 (the full grid's units), interleaved, best of `rounds`."""
+    import numpy as np
+
+    from mpi_dbm.models import multilayer_step
+    from mpi_dbm.models.multilayer import Multilayer, parse
+    from mpi_dbm.streams import ReplicaStreams, replica_seed
+    from mpi_dbm.tables import Table
+
+    model = Multilayer(
+        parse(Table("model", {"kind": "multilayer"}), Table("target", None)), np.random.SeedSequence(0)
+    )
+
+    def timed(stack: int, compiled: bool) -> Callable[[], float]:
+        streams = ReplicaStreams([replica_seed(1, 0, r) for r in range(stack)])
+        st = model.init(streams, 4)
+        arrays = (st.a, st.WT, st.pre, st.h, st.Z, st.y, st.err, st.worst, st.parked)
+        st.stepper = multilayer_step.stepper(*arrays, model.phi, "tanh", compiled=compiled)
+        n = steps if compiled else max(1, steps // 20)
+
+        def run() -> float:
+            t0 = time.perf_counter()
+            for _ in range(n):
+                model.step(st, 0.5, 4, streams)
+            return (time.perf_counter() - t0) / (n * stack)
+
+        return run
+
+    variants = {
+        f"{kind} R={R}": timed(R, kind == "kernel") for R in (64, 10) for kind in ("kernel", "reference")
+    }
+    best = interleaved(variants, rounds)
+    built = "built" if multilayer_step.COMPILED else "NOT built: both rows are the reference"
+    print(f"  step alone (kernel {built}), µs per replica-update:")
+    for name, t in best.items():
+        print(f"    {name:14s} {t * 1e6:7.3f}")
+
+
 if __name__ == "__main__":
     main()
+    step_rates(1 if quick() else 5, 200 if quick() else 2000)

@@ -182,8 +182,8 @@ class Analysis:
 
 #: how the statistics under points[].spectra[].level_sets were made (summary.json)
 SPECTRAL_METHOD = {
-    "level_sets": f"family clusters of >= {MIN_LEVELS} levels, or the whole spectrum of >= {MIN_LEVELS} "
-    "levels when the family gives no clusters",
+    "level_sets": f"family clusters of >= {MIN_LEVELS} levels, or, when the family gives no clusters, the "
+    f"whole spectrum and every cluster detected in the data, of >= {MIN_LEVELS} levels each",
     "nth_ratios": f"<r~^(n)>, n = {', '.join(map(str, ORDERS))} (Tekur et al. 2018), pooled over the window, "
     "jackknife over replicas; consistent iff the two-sided z test against the matched-size reference "
     "(sampled GOE/GUE/Poisson spectra of as many levels) has p >= alpha; "

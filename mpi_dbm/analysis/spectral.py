@@ -70,11 +70,14 @@ class LevelSet:
 
 
 def level_sets(clusters: list[Cluster], detected: bool, size: int) -> list[LevelSet]:
-    """Family clusters of ≥ MIN_LEVELS levels, or the whole spectrum when clusters were detected."""
+    """Family clusters of ≥ MIN_LEVELS levels; when the clusters were detected from the data
+    instead, the whole spectrum and every detected cluster of ≥ MIN_LEVELS levels (smaller ones get
+    the cluster nulls of analysis.nulls, so every cluster's spacings stand beside a null model)."""
     if detected:
-        return (
-            [LevelSet(0, size, f"whole spectrum ({size} levels)", False, True)] if size >= MIN_LEVELS else []
-        )
+        whole = LevelSet(0, size, f"whole spectrum ({size} levels)", False, True)
+        return ([whole] if size >= MIN_LEVELS else []) + [
+            LevelSet(c.start, c.stop, c.label, False, False) for c in clusters if MIN_LEVELS <= c.n < size
+        ]
     return [
         LevelSet(c.start, c.stop, c.label, True, c.n == size)
         for c in clusters

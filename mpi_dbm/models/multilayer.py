@@ -114,7 +114,8 @@ class MultilayerSpec:
         """Upper bounds of the bytes a stack of `replicas` allocates, as (config key = value, what,
         bytes): the first-layer activations and targets of every replica's data set (D = |B| ·
         batches_per_epoch inputs), the measurement's pass over the whole data set (two (D, K)
-        arrays per replica), weights, gradient and step buffers."""
+        arrays per replica), the weights (with their copies at the start and at a measurement) and
+        the step's buffers (pre-activations and δ, (|B|, K) each, and the errors)."""
         d = batch_size * self.batches_per_epoch
         k, h = self.n_features, self.n_hidden
         data = f"[model] batches_per_epoch = {self.batches_per_epoch}"
@@ -123,8 +124,8 @@ class MultilayerSpec:
             (data, "the loss over the whole data set at a measurement", 8 * replicas * d * (2 * k + 1)),
             (
                 f"[model] n_hidden = {h}",
-                "weights, gradient and step buffers",
-                8 * replicas * (4 * k * h + 4 * k),
+                "weights and the step's buffers",
+                8 * replicas * (3 * k * h + batch_size * (2 * k + 1)),
             ),
         ]
 

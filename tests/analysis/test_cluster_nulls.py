@@ -152,3 +152,30 @@ def test_gram_null_matches_mean_and_variance_or_falls_back_to_a_shifted_square_g
         # moments of 12000 draws against the data's: within 5 standard errors
         assert abs(sample.mean() - ref.mean()) < 5 * ref.std() / np.sqrt(ref.size)
         assert sample.var() == pytest.approx(ref.var(), rel=0.1)
+
+
+def level_set_records(summary: dict) -> list[dict]:
+    [point] = summary["points"]
+    return point["spectra"]["X"]["level_sets"]
+
+
+@pytest.mark.parametrize("kind", ["goe", "poisson"])
+def test_detected_clusters_of_eight_or_more_levels_get_the_level_set_nulls(tmp_path, kind):
+    """A spectrum the family has no clusters for, made of two 10-level blocks far apart: the
+    detected blocks are too large for the cluster nulls (2–7 levels) and used to get no null at
+    all; they are level sets now, beside the whole spectrum. GOE blocks agree with the GOE null,
+    Poisson blocks do not."""
+    n, centres = 10, (10.0, 40.0)
+    rng = gen(16, 4, 0 if kind == "goe" else 1)
+    make = goe_blocks if kind == "goe" else poisson_blocks
+    blocks = [make(rng, n, (REPLICAS, 2)) for _ in centres]
+    x = np.sort(np.concatenate([b - b.mean() + c for b, c in zip(blocks, centres, strict=True)], axis=-1))
+    _, summary, _ = run_analysis(tmp_path, {"X": x})
+    sets = level_set_records(summary)
+    assert [tuple(s["levels"]) for s in sets] == [(0, 2 * n), (0, n), (n, 2 * n)]
+    for rec in sets[1:]:
+        r = rec["nulls"]["statistics"]["rtilde_1"]["goe"]
+        if kind == "goe":
+            assert not r["distinguishable"], r
+        else:
+            assert r["distinguishable"] and r["p"] < ALPHA, r

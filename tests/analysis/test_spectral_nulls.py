@@ -105,8 +105,12 @@ def run_analysis(tmp_path, spectra):
     return a, summary, (out / "report.html").read_text(encoding="utf-8")
 
 
-def null_verdict(summary) -> dict:
-    hits = [v for v in summary["verdicts"] if v["name"].endswith("spacing statistics vs null models")]
+def null_verdict(summary, level_set: str = "whole spectrum") -> dict:
+    hits = [
+        v
+        for v in summary["verdicts"]
+        if v["name"].endswith("spacing statistics vs null models") and level_set in v["name"]
+    ]
     assert len(hits) == 1, summary["verdicts"]
     return hits[0]
 
@@ -119,8 +123,13 @@ def test_spiked_wishart_with_its_shuffled_copy(tmp_path):
     # X.shuffled is X's null, not a spectrum of its own
     assert list(summary["points"][0]["spectra"]) == ["X"]
     assert not any("X.shuffled" in v["name"] for v in summary["verdicts"])
-    (ls,) = summary["points"][0]["spectra"]["X"]["level_sets"]
+    ls, bulk = summary["points"][0]["spectra"]["X"]["level_sets"]
     nulls = ls["nulls"]
+    # the bulk without the 8 spikes, detected as a cluster of its own, is what random weights give
+    assert ls["levels"] == [0, N] and bulk["levels"] == [0, N - 8]
+    for stat in ("rtilde_3", "ps_ks_goe"):
+        assert not bulk["nulls"]["statistics"][stat]["wishart"]["distinguishable"], stat
+    assert "<r~^(3)> = " in null_verdict(summary, "(52-level cluster, detected)")["detail"]
     assert nulls["shuffled_note"] is None and nulls["rows"] == REPLICAS
     assert set(nulls["statistics"]) == set(STATISTICS)
     assert ls["spacings"]["brody"]["q"] < 0.9
