@@ -112,3 +112,33 @@ def test_the_default_set_up_builds_the_kernel():
     """`make install` (pip install -e . with a C compiler) must give the compiled step: the
     reference is a fallback for machines without a compiler, several times slower."""
     assert multilayer_step.COMPILED
+
+
+@needs_kernel
+def test_a_training_with_the_reference_step_records_the_same_bits(monkeypatch):
+    """The whole trainer (measurements, divergence checks, parking) on the fallback, as on a machine
+    where the extension could not be built: every recorded number is the same (identity activation
+    at α = 0.5: three of five replicas diverge and are parked, two train)."""
+    from mpi_dbm import config, models
+    from mpi_dbm.streams import ReplicaStreams, replica_seed, shared_data_seed
+    from mpi_dbm.train import train_stack
+
+    cfg = config.parse_text(
+        '[sweep]\nreplicas = 5\npoints = [[0.5, 4]]\n[model]\nkind = "multilayer"\n'
+        'activation = "identity"\nn_hidden = 12\nn_features = 6\nbatches_per_epoch = 20\n'
+        "[train]\nsteps = 300\nmeasure_every = 100\n"
+    )
+    model = models.build(cfg.model, shared_data_seed(cfg.sweep.seed))
+
+    def train():
+        streams = ReplicaStreams([replica_seed(cfg.sweep.seed, 0, r) for r in range(5)])
+        return train_stack(model, 0.5, 4, streams, 300, 100, 10)
+
+    kernel = train()
+    monkeypatch.setattr(multilayer_step, "COMPILED", False)
+    reference = train()
+    for group in ("spectra", "scalars"):
+        for name, values in getattr(kernel, group).items():
+            np.testing.assert_array_equal(values, getattr(reference, group)[name], err_msg=name)
+    np.testing.assert_array_equal(kernel.diverged_step, reference.diverged_step)
+    assert (kernel.diverged_step > 0).sum() == 3 and (kernel.diverged_step < 0).sum() == 2  # both kinds
