@@ -250,7 +250,9 @@ class Multilayer(Model):
             pre=pre,
             h=h,
             err=err,
-            stepper=multilayer_step.stepper(a, WT, pre, h, Z, y, err, worst, parked, self.phi, s.activation),
+            stepper=multilayer_step.stepper(
+                multilayer_step.StepArrays(a, WT, pre, h, Z, y, err, worst, parked), self.phi, s.activation
+            ),
         )
 
     # -- dynamics ----------------------------------------------------------------

@@ -21,7 +21,7 @@ The activation φ itself is numpy's in both (the kernel calls it back); φ' is c
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -32,7 +32,7 @@ try:
 except ImportError:  # built without a C compiler: the reference, same bits, slower
     _built = False
 
-__all__ = ["COMPILED", "DERIVATIVES", "ReferenceStepper", "Stepper", "stepper"]
+__all__ = ["COMPILED", "DERIVATIVES", "ReferenceStepper", "StepArrays", "Stepper", "stepper"]
 
 #: whether the compiled kernel is in use
 COMPILED: bool = _built
@@ -47,29 +47,29 @@ class Stepper(Protocol):
         """One update of every replica on minibatch k, with rate = α/|B|."""
 
 
+class StepArrays(NamedTuple):
+    """One stack's arrays, kept by reference and updated in place by a step (C-contiguous; float64
+    but `parked`, bool)."""
+
+    a: np.ndarray  # (nb, R, B, L) first-layer activations of the whole data set, minibatch-major
+    WT: np.ndarray  # (R, L, K) the trained matrices, transposed
+    pre: np.ndarray  # (R, B, K) scratch: pre-activations W a_b
+    h: np.ndarray  # (R, B, K) scratch: φ(pre), then δ
+    Z: np.ndarray  # (R, 1, K) output layer
+    y: np.ndarray  # (nb, R, B, 1) targets
+    err: np.ndarray  # (R, B) ŷ − y of the last step
+    worst: np.ndarray  # (R,) largest Σ_b (ŷ_b − y_b)² since it was last reset
+    parked: np.ndarray  # (R,) replicas held at W = 0
+
+
 class ReferenceStepper:
-    """The compiled Stepper's operations as numpy calls, in the same order (same bits).
+    """The compiled Stepper's operations as numpy calls, in the same order (same bits)."""
 
-    Arrays (C-contiguous float64, parked bool), kept by reference and updated in place: a
-    (nb, R, B, L) and y (nb, R, B) of the whole data set; WT (R, L, K); pre, h (R, B, K) scratch;
-    Z (R, K); err (R, B); worst (R,); parked (R,)."""
-
-    def __init__(
-        self,
-        a: np.ndarray,
-        WT: np.ndarray,
-        pre: np.ndarray,
-        h: np.ndarray,
-        Z: np.ndarray,
-        y: np.ndarray,
-        err: np.ndarray,
-        worst: np.ndarray,
-        parked: np.ndarray,
-        phi: Activation,
-        deriv: int,
-    ) -> None:
-        self.a, self.WT, self.pre, self.h, self.Z = a, WT, pre, h, Z.reshape(len(WT), -1)
-        self.y, self.err, self.worst, self.parked = y.reshape(a.shape[:3]), err, worst, parked
+    def __init__(self, arrays: StepArrays, phi: Activation, deriv: int) -> None:
+        a, WT = arrays.a, arrays.WT
+        self.a, self.WT, self.pre, self.h = a, WT, arrays.pre, arrays.h
+        self.Z, self.y = arrays.Z.reshape(len(WT), -1), arrays.y.reshape(a.shape[:3])
+        self.err, self.worst, self.parked = arrays.err, arrays.worst, arrays.parked
         self.phi, self.deriv = phi, deriv
 
     def step(self, k: int, rate: float) -> None:
@@ -104,25 +104,11 @@ class ReferenceStepper:
         WT[live] -= g[live]
 
 
-def stepper(
-    a: np.ndarray,
-    WT: np.ndarray,
-    pre: np.ndarray,
-    h: np.ndarray,
-    Z: np.ndarray,
-    y: np.ndarray,
-    err: np.ndarray,
-    worst: np.ndarray,
-    parked: np.ndarray,
-    phi: Activation,
-    activation: str,
-    compiled: bool = COMPILED,
-) -> Stepper:
-    """The stepper of one stack's arrays (see ReferenceStepper): the compiled one if it was built
-    (and `compiled`), else the reference."""
+def stepper(arrays: StepArrays, phi: Activation, activation: str, compiled: bool = COMPILED) -> Stepper:
+    """The stepper of one stack's arrays: the compiled one if it was built (and `compiled`), else
+    the reference."""
     deriv = DERIVATIVES[activation]
     if compiled and COMPILED:
-        nb, R, B, L = a.shape
-        K = WT.shape[2]
-        return _compiled.Stepper(R, B, L, K, nb, a, WT, pre, h, Z, y, err, worst, parked, phi, deriv)
-    return ReferenceStepper(a, WT, pre, h, Z, y, err, worst, parked, phi, deriv)
+        nb, R, B, L = arrays.a.shape
+        return _compiled.Stepper(R, B, L, arrays.WT.shape[2], nb, *arrays, phi, deriv)
+    return ReferenceStepper(arrays, phi, deriv)

@@ -32,7 +32,9 @@ def run(act: str, compiled: bool, shape: tuple[int, ...], steps: int, scale: flo
     x = arrays(np.random.default_rng(list(shape)), nb, R, B, L, K, scale)
     x["parked"][::3] = True  # every third replica is held (its W must not move)
     x["WT"][x["parked"]] = 0.0
-    s = multilayer_step.stepper(**x, phi=activation(act), activation=act, compiled=compiled)
+    s = multilayer_step.stepper(
+        multilayer_step.StepArrays(**x), phi=activation(act), activation=act, compiled=compiled
+    )
     for n in range(steps):
         s.step(n % nb, rate)
     return x
@@ -82,7 +84,7 @@ def test_the_step_is_the_sgd_update_written_out():
     R, B = 2, 4
     x = arrays(np.random.default_rng(5), 1, R, B, 6, 5, 1.0)
     W0 = x["WT"].transpose(0, 2, 1).copy()
-    s = multilayer_step.stepper(**x, phi=activation("tanh"), activation="tanh")
+    s = multilayer_step.stepper(multilayer_step.StepArrays(**x), phi=activation("tanh"), activation="tanh")
     s.step(0, 0.1 / B)
     for r in range(R):
         a, y, Z = x["a"][0, r], x["y"][0, r, :, 0], x["Z"][r, 0]
@@ -97,13 +99,13 @@ def test_bad_arrays_are_refused_by_the_kernel():
     x = arrays(np.random.default_rng(1), 2, 3, 4, 5, 6, 1.0)
     x["h"] = np.empty((3, 4, 7))
     with pytest.raises(ValueError, match="h: expected 72 items"):
-        multilayer_step.stepper(**x, phi=activation("tanh"), activation="tanh")
+        multilayer_step.stepper(multilayer_step.StepArrays(**x), phi=activation("tanh"), activation="tanh")
     x = arrays(np.random.default_rng(1), 2, 3, 4, 5, 6, 1.0)
     x["WT"] = np.asfortranarray(x["WT"])
     with pytest.raises((ValueError, BufferError)):
-        multilayer_step.stepper(**x, phi=activation("tanh"), activation="tanh")
+        multilayer_step.stepper(multilayer_step.StepArrays(**x), phi=activation("tanh"), activation="tanh")
     x = arrays(np.random.default_rng(1), 2, 3, 4, 5, 6, 1.0)
-    s = multilayer_step.stepper(**x, phi=activation("tanh"), activation="tanh")
+    s = multilayer_step.stepper(multilayer_step.StepArrays(**x), phi=activation("tanh"), activation="tanh")
     with pytest.raises(ValueError, match="out of range"):
         s.step(2, 0.1)
 
