@@ -20,7 +20,9 @@ The activation φ itself is numpy's in both (the kernel calls it back); φ' is c
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from functools import cache
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -32,7 +34,17 @@ try:
 except ImportError:  # built without a C compiler: the reference, same bits, slower
     _built = False
 
-__all__ = ["COMPILED", "DERIVATIVES", "ReferenceStepper", "StepArrays", "Stepper", "stepper"]
+__all__ = [
+    "COMPILED",
+    "DERIVATIVES",
+    "ReferenceStepper",
+    "StepArrays",
+    "Stepper",
+    "compiled_stepper",
+    "kernel_agrees",
+    "same_step_state",
+    "stepper",
+]
 
 #: whether the compiled kernel is in use
 COMPILED: bool = _built
@@ -104,11 +116,83 @@ class ReferenceStepper:
         WT[live] -= g[live]
 
 
+def _check_problem(batch_size: int, outputs: int) -> StepArrays:
+    """A small problem with partial tiles and a parked replica (fixed seed)."""
+    rng = np.random.default_rng([batch_size, outputs])
+    nb, R, L = 2, 3, 9
+    arrays = StepArrays(
+        a=np.tanh(rng.standard_normal((nb, R, batch_size, L))),
+        WT=rng.standard_normal((R, L, outputs)) / 3.0,
+        pre=np.empty((R, batch_size, outputs)),
+        h=np.empty((R, batch_size, outputs)),
+        Z=rng.standard_normal((R, 1, outputs)) / 4.0,
+        y=rng.standard_normal((nb, R, batch_size, 1)),
+        err=np.empty((R, batch_size)),
+        worst=np.zeros(R),
+        parked=np.array([False, True, False]),
+    )
+    arrays.WT[1] = 0.0
+    return arrays
+
+
+def compiled_stepper(arrays: StepArrays, phi: Activation, activation: str) -> Stepper:
+    """The compiled kernel on one stack's arrays, unchecked (`stepper` checks it first)."""
+    if not COMPILED:
+        raise RuntimeError("the compiled multilayer step was not built")
+    nb, R, B, L = arrays.a.shape
+    return _compiled.Stepper(R, B, L, arrays.WT.shape[2], nb, *arrays, phi, DERIVATIVES[activation])
+
+
+def same_step_state(x: StepArrays, y: StepArrays) -> bool:
+    """Bitwise equality of what a step leaves: every array, but δ (h) only of replicas not parked
+    (the kernel skips theirs)."""
+    live = ~x.parked
+    return all(
+        np.array_equal(u, v) for name, u, v in zip(StepArrays._fields, x, y, strict=True) if name != "h"
+    ) and np.array_equal(x.h[live], y.h[live])
+
+
+@cache
+def kernel_agrees() -> bool:
+    """Whether the compiled kernel computes its reference's bits (checked once per process on two
+    small problems: |B| at and above the tile height, K with partial vectors). A compiler that
+    reorders sums (fast-math defaults) or fuses multiply-adds despite setup.py's flags would fail."""
+    if not COMPILED:
+        return False
+
+    def tanh(pre: np.ndarray, h: np.ndarray) -> None:
+        np.tanh(pre, out=h)
+
+    for batch_size, outputs in ((4, 19), (5, 9)):
+        kernel, reference = _check_problem(batch_size, outputs), _check_problem(batch_size, outputs)
+        steppers = (
+            compiled_stepper(kernel, tanh, "tanh"),
+            ReferenceStepper(reference, tanh, DERIVATIVES["tanh"]),
+        )
+        for n in range(4):
+            for s in steppers:
+                s.step(n % kernel.a.shape[0], 0.05)
+        if not same_step_state(kernel, reference):
+            return False
+    return True
+
+
 def stepper(arrays: StepArrays, phi: Activation, activation: str, compiled: bool = COMPILED) -> Stepper:
-    """The stepper of one stack's arrays: the compiled one if it was built (and `compiled`), else
-    the reference."""
-    deriv = DERIVATIVES[activation]
+    """The stepper of one stack's arrays: the compiled one if it was built (and `compiled`) and
+    reproduces the reference (kernel_agrees), else the reference."""
     if compiled and COMPILED:
-        nb, R, B, L = arrays.a.shape
-        return _compiled.Stepper(R, B, L, arrays.WT.shape[2], nb, *arrays, phi, deriv)
-    return ReferenceStepper(arrays, phi, deriv)
+        if kernel_agrees():
+            return compiled_stepper(arrays, phi, activation)
+        _warn_mismatch()
+    return ReferenceStepper(arrays, phi, DERIVATIVES[activation])
+
+
+@cache
+def _warn_mismatch() -> None:
+    warnings.warn(
+        "the compiled multilayer step does not reproduce its numpy reference on this build (a compiler "
+        "with fast-math defaults?); using the reference: same results, slower. Rebuild with gcc or "
+        "clang: CC=gcc pip install --no-deps -e .",
+        RuntimeWarning,
+        stacklevel=3,
+    )

@@ -32,8 +32,10 @@ def run(act: str, compiled: bool, shape: tuple[int, ...], steps: int, scale: flo
     x = arrays(np.random.default_rng(list(shape)), nb, R, B, L, K, scale)
     x["parked"][::3] = True  # every third replica is held (its W must not move)
     x["WT"][x["parked"]] = 0.0
-    s = multilayer_step.stepper(
-        multilayer_step.StepArrays(**x), phi=activation(act), activation=act, compiled=compiled
+    # the kernel itself, not `stepper` (which would fall back to the reference if they disagreed)
+    make = multilayer_step.compiled_stepper if compiled else multilayer_step.stepper
+    s = make(
+        multilayer_step.StepArrays(**x), activation(act), act, **({} if compiled else {"compiled": False})
     )
     for n in range(steps):
         s.step(n % nb, rate)
@@ -99,21 +101,39 @@ def test_bad_arrays_are_refused_by_the_kernel():
     x = arrays(np.random.default_rng(1), 2, 3, 4, 5, 6, 1.0)
     x["h"] = np.empty((3, 4, 7))
     with pytest.raises(ValueError, match="h: expected 72 items"):
-        multilayer_step.stepper(multilayer_step.StepArrays(**x), phi=activation("tanh"), activation="tanh")
+        multilayer_step.compiled_stepper(multilayer_step.StepArrays(**x), activation("tanh"), "tanh")
     x = arrays(np.random.default_rng(1), 2, 3, 4, 5, 6, 1.0)
     x["WT"] = np.asfortranarray(x["WT"])
     with pytest.raises((ValueError, BufferError)):
-        multilayer_step.stepper(multilayer_step.StepArrays(**x), phi=activation("tanh"), activation="tanh")
+        multilayer_step.compiled_stepper(multilayer_step.StepArrays(**x), activation("tanh"), "tanh")
     x = arrays(np.random.default_rng(1), 2, 3, 4, 5, 6, 1.0)
-    s = multilayer_step.stepper(multilayer_step.StepArrays(**x), phi=activation("tanh"), activation="tanh")
+    s = multilayer_step.compiled_stepper(multilayer_step.StepArrays(**x), activation("tanh"), "tanh")
     with pytest.raises(ValueError, match="out of range"):
         s.step(2, 0.1)
 
 
 def test_the_default_set_up_builds_the_kernel():
-    """`make install` (pip install -e . with a C compiler) must give the compiled step: the
-    reference is a fallback for machines without a compiler, several times slower."""
-    assert multilayer_step.COMPILED
+    """`make install` (pip install -e . with a C compiler) must give the compiled step, and it must
+    pass its run-time check: the reference is a fallback, ~20x slower."""
+    assert multilayer_step.COMPILED and multilayer_step.kernel_agrees()
+    x = arrays(np.random.default_rng(2), 1, 2, 4, 5, 6, 1.0)
+    s = multilayer_step.stepper(multilayer_step.StepArrays(**x), phi=activation("tanh"), activation="tanh")
+    assert not isinstance(s, multilayer_step.ReferenceStepper)
+
+
+def test_a_kernel_that_disagrees_with_its_reference_is_not_used(monkeypatch):
+    """A build whose bits differ from the reference (a compiler with fast-math defaults, say) is
+    replaced by the reference, with one warning that says what to do."""
+    monkeypatch.setattr(multilayer_step, "COMPILED", True)
+    monkeypatch.setattr(multilayer_step, "kernel_agrees", lambda: False)
+    multilayer_step._warn_mismatch.cache_clear()
+    x = arrays(np.random.default_rng(3), 1, 2, 4, 5, 6, 1.0)
+    with pytest.warns(RuntimeWarning, match="does not reproduce its numpy reference.*CC=gcc"):
+        s = multilayer_step.stepper(
+            multilayer_step.StepArrays(**x), phi=activation("tanh"), activation="tanh"
+        )
+    assert isinstance(s, multilayer_step.ReferenceStepper)
+    multilayer_step._warn_mismatch.cache_clear()
 
 
 @needs_kernel
