@@ -122,10 +122,7 @@ def step_rates(rounds: int, steps: int) -> None:
     def timed(stack: int, compiled: bool) -> Callable[[], float]:
         streams = ReplicaStreams([replica_seed(1, 0, r) for r in range(stack)])
         st = model.init(streams, 4)
-        arrays = multilayer_step.StepArrays(
-            st.a, st.WT, st.pre, st.h, st.Z, st.y, st.err, st.worst, st.parked
-        )
-        st.stepper = multilayer_step.stepper(arrays, model.phi, "tanh", compiled=compiled)
+        st.stepper = multilayer_step.stepper(st.arrays, model.phi, "tanh", compiled=compiled)
         n = steps if compiled else max(1, steps // 20)
 
         def run() -> float:

@@ -162,24 +162,17 @@ def parse(model: Table, target: Table) -> MultilayerSpec:
 
 @dataclass
 class MultilayerState:
-    WT: np.ndarray  # (R, L, K) trained middle matrix, transposed (the step's layout)
-    Z: np.ndarray  # (R, 1, K) fixed output layer (shared with the teacher)
-    a: np.ndarray  # (n_batches, R, |B|, L) first-layer activations φ(M x), minibatch-major
-    y: np.ndarray  # (n_batches, R, |B|, 1) teacher targets
-    step: int
-    worst: np.ndarray  # (R,) largest Σ_b (ŷ_b − y_b)² of a minibatch since the last check
-    batch_size: int
-    parked: np.ndarray  # (R,) bool: diverged replicas, held at W = 0
-    # work buffers of one step
-    pre: np.ndarray  # (R, |B|, K)
-    h: np.ndarray  # (R, |B|, K)
-    err: np.ndarray  # (R, |B|)
+    #: W (transposed), Z, the data set's first-layer activations and targets, the divergence
+    #: bookkeeping and the step's buffers (multilayer_step.StepArrays), updated in place by `stepper`
+    arrays: multilayer_step.StepArrays
     stepper: multilayer_step.Stepper  # one update of the stack, on these arrays
+    step: int
+    batch_size: int
 
     @property
     def W(self) -> np.ndarray:
         """(R, K, L): the trained matrices (a view of WT)."""
-        return self.WT.transpose(0, 2, 1)
+        return self.arrays.WT.transpose(0, 2, 1)
 
 
 class Multilayer(Model):
@@ -235,25 +228,19 @@ class Multilayer(Model):
             y[:, r, :, 0] = y_r.reshape(nb, batch_size)
             Z[r, 0] = z_r
         W = np.stack([g.standard_normal((K, L)) for g in streams.init]) * (s.init_width / np.sqrt(L))
-        WT = np.ascontiguousarray(W.transpose(0, 2, 1))
-        pre, h = np.empty((n_rep, batch_size, K)), np.empty((n_rep, batch_size, K))
-        err, worst, parked = np.empty((n_rep, batch_size)), np.zeros(n_rep), np.zeros(n_rep, dtype=bool)
-        return MultilayerState(
-            WT=WT,
-            Z=Z,
+        arrays = multilayer_step.StepArrays(
             a=a,
+            WT=np.ascontiguousarray(W.transpose(0, 2, 1)),
+            pre=np.empty((n_rep, batch_size, K)),
+            h=np.empty((n_rep, batch_size, K)),
+            Z=Z,
             y=y,
-            step=0,
-            worst=worst,
-            batch_size=batch_size,
-            parked=parked,
-            pre=pre,
-            h=h,
-            err=err,
-            stepper=multilayer_step.stepper(
-                multilayer_step.StepArrays(a, WT, pre, h, Z, y, err, worst, parked), self.phi, s.activation
-            ),
+            err=np.empty((n_rep, batch_size)),
+            worst=np.zeros(n_rep),
+            parked=np.zeros(n_rep, dtype=bool),
         )
+        stepper = multilayer_step.stepper(arrays, self.phi, s.activation)
+        return MultilayerState(arrays=arrays, stepper=stepper, step=0, batch_size=batch_size)
 
     # -- dynamics ----------------------------------------------------------------
     def step(
@@ -267,15 +254,16 @@ class Multilayer(Model):
     def measure(self, state: MultilayerState) -> Measurement:
         W = np.where(np.isfinite(state.W), state.W, 0.0)
         sv = np.linalg.svd(W, compute_uv=False)[:, ::-1]
-        nb, n_rep, bs, L = state.a.shape
+        x = state.arrays
+        nb, n_rep, bs, L = x.a.shape
         # ŷ − y over the whole data set, one replica at a time: two BLAS products of its own (D, L)
         # activations (a contiguous copy, ~1 MB), so a replica's loss never depends on the stack
         # (a broadcast product over the minibatch-major layout is nb·R tiny matmuls: 10× slower)
         rows = np.empty((n_rep, nb * bs))
         for r in range(n_rep):
-            a_r = np.ascontiguousarray(state.a[:, r]).reshape(nb * bs, L)
-            np.matmul(apply(self.phi, a_r @ W[r].T), state.Z[r, 0], out=rows[r])
-            rows[r] -= state.y[:, r, :, 0].reshape(-1)
+            a_r = np.ascontiguousarray(x.a[:, r]).reshape(nb * bs, L)
+            np.matmul(apply(self.phi, a_r @ W[r].T), x.Z[r, 0], out=rows[r])
+            rows[r] -= x.y[:, r, :, 0].reshape(-1)
         loss = 0.5 * np.mean(rows**2, axis=1)
         last = (state.step - 1) % self.spec.batches_per_epoch if state.step else 0  # last update's
         batch_loss = 0.5 * np.mean(rows[:, last * bs : (last + 1) * bs] ** 2, axis=1)
@@ -288,10 +276,11 @@ class Multilayer(Model):
         """NON_FINITE for inf/NaN in W; OUTSIDE_REGION when a minibatch loss since the last check
         exceeded `divergence_loss` (the authors' stopping rule)."""
         finite = np.isfinite(state.W).all(axis=(1, 2))
-        big = ~(state.worst <= 2 * state.batch_size * self.spec.divergence_loss)  # NaN counts as big
-        state.worst[:] = 0.0
+        worst = state.arrays.worst
+        big = ~(worst <= 2 * state.batch_size * self.spec.divergence_loss)  # NaN counts as big
+        worst[:] = 0.0
         return np.where(~finite, NON_FINITE, np.where(big, OUTSIDE_REGION, STABLE)).astype(np.int8)
 
     def park(self, state: MultilayerState, mask: np.ndarray) -> None:
-        state.parked |= mask
-        state.WT[mask] = 0.0
+        state.arrays.parked[mask] = True
+        state.arrays.WT[mask] = 0.0

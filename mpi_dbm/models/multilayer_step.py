@@ -27,12 +27,14 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+#: whether the compiled kernel was built (else the reference runs: same bits, slower)
+COMPILED: bool
 try:
     from . import _multilayer_step as _compiled
 
-    _built = True
-except ImportError:  # built without a C compiler: the reference, same bits, slower
-    _built = False
+    COMPILED = True
+except ImportError:  # built without a C compiler
+    COMPILED = False
 
 __all__ = [
     "COMPILED",
@@ -46,8 +48,6 @@ __all__ = [
     "stepper",
 ]
 
-#: whether the compiled kernel is in use
-COMPILED: bool = _built
 #: φ' codes of the kernel, by activation name
 DERIVATIVES = {"tanh": 0, "relu": 1, "identity": 2}
 

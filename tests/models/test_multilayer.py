@@ -61,7 +61,7 @@ def test_step_is_sgd_on_the_minibatch_loss(act):
     W0 = st.W.copy()
     model.step(st, alpha, 4, streams(2))
     for r in range(2):
-        a, y, Z = st.a[k, r], st.y[k, r, :, 0], st.Z[r, 0]
+        a, y, Z = st.arrays.a[k, r], st.arrays.y[k, r, :, 0], st.arrays.Z[r, 0]
         grad = np.zeros_like(W0[r])
         h = 1e-6
         for i in range(W0.shape[1]):
@@ -81,10 +81,12 @@ def test_teacher_data_and_init_come_from_each_replicas_own_streams():
     model = build()
     stack = model.init(streams(4), 4)
     alone = model.init(ReplicaStreams([replica_seed(11, 0, 2)]), 4)
-    np.testing.assert_array_equal(stack.a[:, 2], alone.a[:, 0])
-    np.testing.assert_array_equal(stack.y[:, 2], alone.y[:, 0])
+    np.testing.assert_array_equal(stack.arrays.a[:, 2], alone.arrays.a[:, 0])
+    np.testing.assert_array_equal(stack.arrays.y[:, 2], alone.arrays.y[:, 0])
     np.testing.assert_array_equal(stack.W[2], alone.W[0])
-    assert not np.array_equal(stack.Z[0], stack.Z[1]) and not np.array_equal(stack.a[:, 0], stack.a[:, 1])
+    assert not np.array_equal(stack.arrays.Z[0], stack.arrays.Z[1]) and not np.array_equal(
+        stack.arrays.a[:, 0], stack.arrays.a[:, 1]
+    )
 
 
 def test_training_a_stack_equals_training_each_replica_alone():
@@ -111,13 +113,15 @@ def test_records_are_consistent():
         np.sort(np.linalg.eigvalsh(st.W @ st.W.transpose(0, 2, 1)), axis=1), sv**2, atol=1e-12
     )
     for r in range(2):
-        a = st.a[:, r].reshape(-1, st.a.shape[-1])
-        y = st.y[:, r].reshape(-1)
+        a = st.arrays.a[:, r].reshape(-1, st.arrays.a.shape[-1])
+        y = st.arrays.y[:, r].reshape(-1)
         assert meas.scalars["loss"][r] == pytest.approx(
-            minibatch_loss(model, st.W[r], a, y, st.Z[r, 0]), rel=1e-12
+            minibatch_loss(model, st.W[r], a, y, st.arrays.Z[r, 0]), rel=1e-12
         )
         k = (st.step - 1) % model.spec.batches_per_epoch
-        expected = minibatch_loss(model, st.W[r], st.a[k, r], st.y[k, r, :, 0], st.Z[r, 0])
+        expected = minibatch_loss(
+            model, st.W[r], st.arrays.a[k, r], st.arrays.y[k, r, :, 0], st.arrays.Z[r, 0]
+        )
         assert meas.scalars["batch_loss"][r] == pytest.approx(expected, rel=1e-12)
 
 
@@ -134,7 +138,10 @@ def test_a_minibatch_loss_above_the_threshold_diverges_the_replica():
 def test_unstable_reads_the_loss_since_the_last_check():
     model = build()
     st = model.init(streams(2), 4)
-    st.worst[:] = [2 * 4 * 50.0, 2 * 4 * 150.0]  # Σ_b (ŷ − y)² of minibatch losses 50 and 150 (|B| = 4)
+    st.arrays.worst[:] = [
+        2 * 4 * 50.0,
+        2 * 4 * 150.0,
+    ]  # Σ_b (ŷ − y)² of minibatch losses 50 and 150 (|B| = 4)
     np.testing.assert_array_equal(model.unstable(st), [STABLE, OUTSIDE_REGION])
     np.testing.assert_array_equal(model.unstable(st), [STABLE, STABLE])  # reset at every check
 

@@ -33,10 +33,11 @@ def run(act: str, compiled: bool, shape: tuple[int, ...], steps: int, scale: flo
     x["parked"][::3] = True  # every third replica is held (its W must not move)
     x["WT"][x["parked"]] = 0.0
     # the kernel itself, not `stepper` (which would fall back to the reference if they disagreed)
-    make = multilayer_step.compiled_stepper if compiled else multilayer_step.stepper
-    s = make(
-        multilayer_step.StepArrays(**x), activation(act), act, **({} if compiled else {"compiled": False})
-    )
+    step_arrays, phi = multilayer_step.StepArrays(**x), activation(act)
+    if compiled:
+        s = multilayer_step.compiled_stepper(step_arrays, phi, act)
+    else:
+        s = multilayer_step.ReferenceStepper(step_arrays, phi, multilayer_step.DERIVATIVES[act])
     for n in range(steps):
         s.step(n % nb, rate)
     return x
