@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .normals import fill_rows
+
 INIT, NOISE, ORDER = 0, 1, 2
 #: spawn key reserved for data shared by every replica of a sweep (drawn once)
 SHARED_DATA_KEY = 2**31 - 1
@@ -60,7 +62,8 @@ class ReplicaStreams:
     Normals are drawn in chunks per replica and served from a buffer, so a step
     costs one slice instead of R generator calls. A Generator's normal stream
     does not depend on how it is chunked, so the values are those of drawing
-    one at a time. The buffer is allocated once and refilled in place (no page
+    one at a time. A refill draws every row in one call (normals.fill_rows: numpy's
+    bits, compiled when it was built). The buffer is allocated once and refilled in place (no page
     faults of a fresh allocation per refill); `chunk` defaults to `default_chunk(R)`.
     """
 
@@ -119,6 +122,5 @@ class ReplicaStreams:
             self._buffer = fresh
         elif keep:
             self._buffer[:, :keep] = self._buffer[:, self._pos :].copy()
-        for row, gen in zip(self._buffer, self._noise, strict=True):
-            gen.standard_normal(out=row[keep:])
+        fill_rows(self._noise, self._buffer, keep)
         self._pos = 0

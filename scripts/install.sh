@@ -22,7 +22,7 @@ die() { printf '[install] error: %s\n' "$*" >&2; exit 1; }
 
 # What the stamp fingerprints: this script, the package metadata, the mode.
 fingerprint() {
-    cat "$0" pyproject.toml setup.py mpi_dbm/models/_multilayer_step.c | sha256sum | cut -c1-16
+    cat "$0" pyproject.toml setup.py mpi_dbm/models/_multilayer_step.c mpi_dbm/_ziggurat.c | sha256sum | cut -c1-16
     echo "serial=${MPI_DBM_SERIAL_H5:-0}"
 }
 

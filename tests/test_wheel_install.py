@@ -36,7 +36,7 @@ def wheel_env(tmp_path_factory):
     dist = base / "dist"
     src = base / "src"  # a copy, so the build leaves nothing (build/, *.egg-info) in the source tree
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     shutil.copytree(ROOT / "mpi_dbm", src / "mpi_dbm", ignore=shutil.ignore_patterns("__pycache__"))
     build = subprocess.run(
@@ -77,6 +77,13 @@ def wheel_env(tmp_path_factory):
     where, mpi = origin.stdout.split()
     assert Path(where).is_relative_to(venv) and not Path(where).is_relative_to(ROOT), where
     assert mpi == "True"
+    # the wheel carries the compiled parts (setup.py), and they pass their run-time checks
+    compiled = subprocess.run(
+        [str(py), "-c", "from mpi_dbm import normals; from mpi_dbm.models import multilayer_step as m; "
+         "print(normals.compiled_agrees(), m.kernel_agrees())"],
+        capture_output=True, text=True, timeout=60, cwd=work, env=env,
+    )  # fmt: skip
+    assert compiled.stdout.split() == ["True", "True"], compiled.stderr
     return venv / "bin", work, env
 
 
