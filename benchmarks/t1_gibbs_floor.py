@@ -4,7 +4,8 @@ GRBM 10×10, |B| = 16, PCD k = 3, one rank (one process, one BLAS thread), sampl
 Side by side, interleaved:
 - trainer:  mpi_dbm.train.train_stack on a stack of R replicas (the driver's work unit);
 - floor:    drawing the same number of normals ((N_h + N_v)·k·|B| per realisation-update)
-            with numpy's Generator into a preallocated buffer, nothing else;
+            of the same Generator type into a preallocated buffer, nothing else, in the fastest
+            way mpi-dbm has for those bits (common.rng_floor_seconds: its compiled sampler);
 - baseline: benchmarks/baseline_grbm.py (per-realisation straightforward numpy).
 Ratio = trainer throughput / floor throughput (goal ≥ 0.8).
 """
