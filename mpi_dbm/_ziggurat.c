@@ -204,7 +204,8 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ziggurat",
-                                    "Standard normals from numpy bit generators, numpy's bits.", -1, methods};
+                                    "Standard normals from numpy bit generators, numpy's bits.", -1, methods,
+                                    NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__ziggurat(void) {
     if (read_tables() != 0) {
