@@ -66,7 +66,9 @@ def fill_rows(
     generators: Sequence[np.random.Generator], out: np.ndarray, start: int = 0, compiled: bool = COMPILED
 ) -> None:
     """out[i, start:] ← the next out.shape[1] − start standard normals of generators[i] (out: a
-    C-contiguous float64 array with one row per generator), as `standard_normal` draws them."""
+    C-contiguous float64 array with one row per generator), as `standard_normal` draws them.
+    The compiled filler does not take the generators' locks: no other thread may draw from them
+    meanwhile (a stack's streams belong to the thread training it)."""
     if compiled and COMPILED:
         if compiled_agrees():
             _compiled_fill(generators, out, start)
